@@ -1,0 +1,73 @@
+"""Account roll-up: signals from every contact of an account, seniority-weighted and decayed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.compiled import CompiledModel, CompiledSignal
+from scoring.event_arrays import EventArrays
+
+__all__ = ["account_signal_points"]
+
+
+def _max_per_account(account: np.ndarray, strength: np.ndarray, n_accounts: int) -> np.ndarray:
+    out = np.zeros(n_accounts)
+    np.maximum.at(out, account, strength)
+    return out
+
+
+def _signal_strength(
+    signal: CompiledSignal,
+    events: EventArrays,
+    in_window: np.ndarray,
+    event_account: np.ndarray,
+    event_strength: np.ndarray,
+    lead_account: np.ndarray,
+    lead_weight: np.ndarray,
+    lead_department: np.ndarray,
+    n_accounts: int,
+) -> np.ndarray:
+    """Strength of one signal per account: 0 (absent) up to the top seniority weight."""
+    if signal.kind == "event":
+        mask = in_window & (events.type_code == events.code_of(signal.event))
+        return _max_per_account(event_account[mask], event_strength[mask], n_accounts)
+    if signal.kind == "department":
+        in_department = lead_department == signal.department.casefold()
+        mask = in_window & in_department[events.lead]
+        return _max_per_account(event_account[mask], event_strength[mask], n_accounts)
+    engaged = np.bincount(events.lead[in_window], minlength=events.n_leads) > 0
+    engaged &= lead_account >= 0
+    if signal.kind == "engaged_people":
+        people = np.bincount(lead_account[engaged], weights=lead_weight[engaged], minlength=n_accounts)
+        return (people >= signal.minimum - 1e-9).astype(np.float64)
+    pairs = pd.DataFrame({"a": lead_account[engaged], "d": lead_department[engaged]}).dropna().drop_duplicates()
+    departments = np.bincount(pairs["a"].to_numpy(np.int64), minlength=n_accounts)
+    return (departments >= signal.minimum).astype(np.float64)
+
+
+def account_signal_points(leads: pd.DataFrame, events: EventArrays, model: CompiledModel) -> np.ndarray:
+    """Account points per lead and signal (n_leads, n_signals); every contact of an account gets the same."""
+    n = len(leads)
+    out = np.zeros((n, len(model.signals)))
+    if not model.signals or "account_id" not in leads.columns:
+        return out
+    lead_account, accounts = pd.factorize(leads["account_id"], use_na_sentinel=True)
+    n_accounts = len(accounts)
+    seniority = leads["seniority"] if "seniority" in leads.columns else pd.Series(np.nan, index=leads.index)
+    weights = {k.casefold(): v for k, v in model.seniority_weights.items()}
+    lead_weight = (
+        seniority.astype(object).str.casefold().map(weights).astype(np.float64)
+        .fillna(model.default_seniority_weight).to_numpy()
+    )
+    department = leads["department"] if "department" in leads.columns else pd.Series(np.nan, index=leads.index)
+    lead_department = department.astype(object).str.casefold().to_numpy(dtype=object)
+    event_account = lead_account[events.lead]
+    in_window = (events.days <= model.account_window_days) & (event_account >= 0)
+    event_strength = lead_weight[events.lead] * model.account_decay(events.days)
+    has_account = lead_account >= 0
+    for j, signal in enumerate(model.signals):
+        strength = _signal_strength(signal, events, in_window, event_account, event_strength,
+                                    lead_account, lead_weight, lead_department, n_accounts)
+        out[has_account, j] = signal.points * strength[lead_account[has_account]]
+    return out

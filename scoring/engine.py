@@ -1,0 +1,137 @@
+"""score(): leads + events + model + as_of -> the scores frame (ARCHITECTURE.md), vectorised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.account import account_signal_points
+from scoring.behaviour import action_points, inactivity_points, negative_event_points
+from scoring.compiled import CompiledModel, compile_model
+from scoring.event_arrays import event_arrays
+from scoring.inputs import as_utc, checked_events, checked_leads
+from scoring.matchers import matcher_masks, with_email_domain
+from scoring.model import ModelSpec
+from scoring.reasons import top_reasons
+
+__all__ = ["score", "score_points", "PointsBreakdown"]
+
+_DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class PointsBreakdown:
+    """Points per lead and rule before combination; columns of `points` follow `labels` and `pillar`."""
+
+    points: np.ndarray
+    labels: tuple[str, ...]
+    pillar: np.ndarray
+    silent_days: np.ndarray
+
+    def pillar_sum(self, name: str) -> np.ndarray:
+        """Raw points of one pillar ('fit', 'behaviour', 'inactivity', 'negative', 'account') per lead."""
+        return self.points[:, self.pillar == name].sum(axis=1)
+
+
+def score_points(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel,
+                 as_of: pd.Timestamp) -> PointsBreakdown:
+    """Points of every rule for every lead, on validated inputs (see score())."""
+    arrays = event_arrays(events, leads["lead_id"], as_of)
+    fit = matcher_masks(leads, model.fit_rules) * np.array([r.points for r in model.fit_rules])
+    behaviour = action_points(arrays, model)
+    created_days = (as_of.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
+    silent = np.minimum(arrays.last_event_days(), np.maximum(created_days, 0.0))
+    inactive = inactivity_points(behaviour.sum(axis=1), silent, model)
+    negative_fields = matcher_masks(leads, model.negative_rules) * np.array([r.points for r in model.negative_rules])
+    negative_events = negative_event_points(arrays, model)
+    account = account_signal_points(leads, arrays, model)
+    step_labels = tuple(f"inactive {d:g}+ days" for d in model.inactivity_days)
+    labels = (
+        *(r.label for r in model.fit_rules), *(a.label for a in model.actions), *step_labels,
+        *(r.label for r in model.negative_rules), *(label for label, _, _ in model.negative_events),
+        *(s.label for s in model.signals),
+    )
+    pillar = np.array(
+        ["fit"] * fit.shape[1] + ["behaviour"] * behaviour.shape[1] + ["inactivity"] * inactive.shape[1]
+        + ["negative"] * (negative_fields.shape[1] + negative_events.shape[1]) + ["account"] * account.shape[1]
+    )
+    points = np.hstack([fit, behaviour, inactive, negative_fields, negative_events, account])
+    return PointsBreakdown(points, labels, pillar, silent)
+
+
+def _pillar_score(raw: np.ndarray, max_points: float) -> np.ndarray:
+    return np.clip(raw / max_points, 0.0, 1.0) * 100.0
+
+
+def score(leads: pd.DataFrame, events: pd.DataFrame, model: ModelSpec | CompiledModel,
+          as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Score every lead as of `as_of` (UTC): the scores frame, one row per lead, in the leads' order.
+
+    Args:
+        leads: canonical leads (lead_id, created_at and every field the model's rules read).
+        events: canonical events (lead_id, type, at, optional value); none after as_of.
+        model: a loaded model file, or one compiled with compile_model().
+        as_of: the moment scores are computed for; decay and inactivity count days back from it.
+
+    Returns:
+        Columns lead_id, fit, behaviour, account (0-100 each), negative (points, <= 0), total (0-100),
+        band, tier (ordered categoricals, low to high), reasons (top three rules with points),
+        model_version, scored_at, mql_threshold, mql, sql, borderline, suppressed.
+
+    Raises:
+        InputDataError: missing columns, duplicate ids, bad timestamps, unknown leads, future events.
+    """
+    compiled = compile_model(model) if isinstance(model, ModelSpec) else model
+    moment = as_utc(as_of)
+    leads = with_email_domain(leads)
+    leads = checked_leads(leads, compiled.lead_fields)
+    events = checked_events(events, leads["lead_id"], moment)
+    parts = score_points(leads, events, compiled, moment)
+    fit_raw = parts.pillar_sum("fit")
+    behaviour_raw = parts.pillar_sum("behaviour") + parts.pillar_sum("inactivity")
+    account_raw = parts.pillar_sum("account")
+    negative = parts.pillar_sum("negative")
+    fit, behaviour = _pillar_score(fit_raw, compiled.fit_max), _pillar_score(behaviour_raw, compiled.behaviour_max)
+    account = _pillar_score(account_raw, compiled.account_max)
+    if compiled.combine == "sum":
+        blended = fit_raw + behaviour_raw + account_raw
+    else:
+        w_fit, w_behaviour, w_account = compiled.weights
+        blended = w_fit * fit + w_behaviour * behaviour + w_account * account
+    total = np.round(np.clip(blended + negative, 0.0, 100.0), 1)
+    return _scores_frame(leads, compiled, moment, parts, fit, behaviour, account, negative, total)
+
+
+def _scores_frame(leads: pd.DataFrame, model: CompiledModel, as_of: pd.Timestamp, parts: PointsBreakdown,
+                  fit: np.ndarray, behaviour: np.ndarray, account: np.ndarray, negative: np.ndarray,
+                  total: np.ndarray) -> pd.DataFrame:
+    band = pd.Categorical.from_codes(np.searchsorted(model.band_mins, total, side="right") - 1,
+                                     categories=list(model.band_names), ordered=True)
+    tier = pd.Categorical.from_codes(np.searchsorted(model.tier_mins, total, side="right") - 1,
+                                     categories=list(model.tier_names), ordered=True)
+    if "segment" in leads.columns and model.segment_mql:
+        threshold = leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).to_numpy()
+    else:
+        threshold = np.full(len(leads), model.mql)
+    suppressed = parts.silent_days >= model.archive_after_days
+    n = len(leads)
+    return pd.DataFrame({
+        "lead_id": leads["lead_id"].to_numpy(),
+        "fit": np.round(fit, 1),
+        "behaviour": np.round(behaviour, 1),
+        "negative": np.round(negative, 1),
+        "account": np.round(account, 1),
+        "total": total,
+        "band": band,
+        "tier": tier,
+        "reasons": top_reasons(parts.points, parts.labels),
+        "model_version": np.full(n, model.version, dtype=object),
+        "scored_at": pd.DatetimeIndex(np.full(n, as_of.value, dtype="datetime64[ns]"), tz="UTC"),
+        "mql_threshold": threshold,
+        "mql": (total >= threshold) & ~suppressed,
+        "sql": (total >= model.sql) & ~suppressed,
+        "borderline": (np.abs(total - threshold) <= model.borderline) if model.borderline > 0 else np.zeros(n, bool),
+        "suppressed": suppressed,
+    })
