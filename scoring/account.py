@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -9,6 +11,25 @@ from scoring.compiled import CompiledModel, CompiledSignal
 from scoring.event_arrays import EventArrays
 
 __all__ = ["account_signal_points"]
+
+
+def _per_lead(leads: pd.DataFrame, column: str, value_of: Callable[[str], object], absent: object) -> np.ndarray:
+    """A per-lead array from a text column, computed once per distinct (case-folded) value."""
+    if column not in leads.columns:
+        return np.full(len(leads), absent, dtype=object)
+    codes, uniques = pd.factorize(leads[column], use_na_sentinel=True)
+    table = [value_of(str(u).casefold()) for u in uniques] + [absent]
+    return np.array(table, dtype=object)[codes]
+
+
+class _LazyStrength:
+    """Seniority weight x account decay of events, computed only for the events a signal selects."""
+
+    def __init__(self, lead_weight: np.ndarray, events: EventArrays, model: CompiledModel) -> None:
+        self.lead_weight, self.events, self.decay = lead_weight, events, model.account_decay
+
+    def __getitem__(self, mask: np.ndarray) -> np.ndarray:
+        return self.lead_weight[self.events.lead[mask]] * self.decay(self.events.days[mask])
 
 
 def _max_per_account(account: np.ndarray, strength: np.ndarray, n_accounts: int) -> np.ndarray:
@@ -22,7 +43,7 @@ def _signal_strength(
     events: EventArrays,
     in_window: np.ndarray,
     event_account: np.ndarray,
-    event_strength: np.ndarray,
+    event_strength: _LazyStrength,
     lead_account: np.ndarray,
     lead_weight: np.ndarray,
     lead_department: np.ndarray,
@@ -54,17 +75,13 @@ def account_signal_points(leads: pd.DataFrame, events: EventArrays, model: Compi
         return out
     lead_account, accounts = pd.factorize(leads["account_id"], use_na_sentinel=True)
     n_accounts = len(accounts)
-    seniority = leads["seniority"] if "seniority" in leads.columns else pd.Series(np.nan, index=leads.index)
     weights = {k.casefold(): v for k, v in model.seniority_weights.items()}
-    lead_weight = (
-        seniority.astype(object).str.casefold().map(weights).astype(np.float64)
-        .fillna(model.default_seniority_weight).to_numpy()
-    )
-    department = leads["department"] if "department" in leads.columns else pd.Series(np.nan, index=leads.index)
-    lead_department = department.astype(object).str.casefold().to_numpy(dtype=object)
+    lead_weight = _per_lead(leads, "seniority", lambda v: weights.get(v, model.default_seniority_weight),
+                            model.default_seniority_weight).astype(np.float64)
+    lead_department = _per_lead(leads, "department", lambda v: v, None)
     event_account = lead_account[events.lead]
     in_window = (events.days <= model.account_window_days) & (event_account >= 0)
-    event_strength = lead_weight[events.lead] * model.account_decay(events.days)
+    event_strength = _LazyStrength(lead_weight, events, model)
     has_account = lead_account >= 0
     for j, signal in enumerate(model.signals):
         strength = _signal_strength(signal, events, in_window, event_account, event_strength,

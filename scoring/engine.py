@@ -10,8 +10,8 @@ import pandas as pd
 from scoring.account import account_signal_points
 from scoring.behaviour import action_points, inactivity_points, negative_event_points
 from scoring.compiled import CompiledModel, compile_model
-from scoring.event_arrays import event_arrays
-from scoring.inputs import as_utc, checked_events, checked_leads
+from scoring.event_arrays import event_arrays, lead_positions
+from scoring.inputs import as_utc, checked_events, checked_leads, require_columns
 from scoring.matchers import matcher_masks, with_email_domain
 from scoring.model import ModelSpec
 from scoring.reasons import top_reasons
@@ -35,10 +35,10 @@ class PointsBreakdown:
         return self.points[:, self.pillar == name].sum(axis=1)
 
 
-def score_points(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel,
+def score_points(leads: pd.DataFrame, events: pd.DataFrame, positions: np.ndarray, model: CompiledModel,
                  as_of: pd.Timestamp) -> PointsBreakdown:
-    """Points of every rule for every lead, on validated inputs (see score())."""
-    arrays = event_arrays(events, leads["lead_id"], as_of)
+    """Points of every rule for every lead, on validated inputs; `positions` maps events to leads."""
+    arrays = event_arrays(events, positions, len(leads), as_of)
     fit = matcher_masks(leads, model.fit_rules) * np.array([r.points for r in model.fit_rules])
     behaviour = action_points(arrays, model)
     created_days = (as_of.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
@@ -87,8 +87,10 @@ def score(leads: pd.DataFrame, events: pd.DataFrame, model: ModelSpec | Compiled
     moment = as_utc(as_of)
     leads = with_email_domain(leads)
     leads = checked_leads(leads, compiled.lead_fields)
-    events = checked_events(events, leads["lead_id"], moment)
-    parts = score_points(leads, events, compiled, moment)
+    require_columns(events, ("lead_id", "type", "at"), "events", "scoring")
+    positions = lead_positions(leads["lead_id"], events["lead_id"])
+    events = checked_events(events, positions, moment)
+    parts = score_points(leads, events, positions, compiled, moment)
     fit_raw = parts.pillar_sum("fit")
     behaviour_raw = parts.pillar_sum("behaviour") + parts.pillar_sum("inactivity")
     account_raw = parts.pillar_sum("account")

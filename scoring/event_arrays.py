@@ -49,9 +49,8 @@ def lead_positions(lead_ids: pd.Series, keys: pd.Series) -> np.ndarray:
     return index.get_indexer(keys).astype(np.int64)
 
 
-def event_arrays(events: pd.DataFrame, lead_ids: pd.Series, as_of: pd.Timestamp) -> EventArrays:
-    """Align validated events (every lead known, none after as_of) to lead positions, sorted by lead, time."""
-    lead = lead_positions(lead_ids, events["lead_id"])
+def event_arrays(events: pd.DataFrame, lead: np.ndarray, n_leads: int, as_of: pd.Timestamp) -> EventArrays:
+    """Align validated events to lead positions (from lead_positions), sorted by lead, then time."""
     at_ns = events["at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     days = (as_of.as_unit("ns").value - at_ns) / _DAY_NS
     if isinstance(events["type"].dtype, pd.CategoricalDtype):
@@ -66,4 +65,4 @@ def event_arrays(events: pd.DataFrame, lead_ids: pd.Series, as_of: pd.Timestamp)
     if not np.all((step_lead > 0) | ((step_lead == 0) & (step_days <= 0))):
         order = np.lexsort((-days, lead))
         lead, days, type_code, value = lead[order], days[order], type_code[order], value[order]
-    return EventArrays(lead, days, type_code, names, value, len(lead_ids))
+    return EventArrays(lead, days, type_code, names, value, n_leads)

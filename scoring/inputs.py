@@ -9,9 +9,8 @@ import pandas as pd
 
 from scoring.columns import STAGES
 from scoring.errors import InputDataError
-from scoring.event_arrays import lead_positions
 
-__all__ = ["checked_leads", "checked_events", "checked_outcomes", "utc_timestamps", "as_utc"]
+__all__ = ["require_columns", "checked_leads", "checked_events", "checked_outcomes", "utc_timestamps", "as_utc"]
 
 _SHOW = 5
 
@@ -29,7 +28,7 @@ def _rows(mask: np.ndarray) -> str:
     return f"{len(rows)} row(s), e.g. line(s) {shown}{more}"
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], source: str, what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str, what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns)) or "none"
@@ -53,7 +52,7 @@ def utc_timestamps(column: pd.Series, source: str, name: str) -> pd.Series:
 
 def checked_leads(leads: pd.DataFrame, fields: Iterable[str], source: str = "leads") -> pd.DataFrame:
     """Leads with unique ids and the columns the model reads; numeric rule fields must be numbers or empty."""
-    _require(leads, ["lead_id", "created_at", *fields], source, "the model's rules")
+    require_columns(leads, ["lead_id", "created_at", *fields], source, "the model's rules")
     ids = leads["lead_id"]
     if ids.isna().any():
         raise InputDataError(source, f"empty lead_id in {_rows(ids.isna().to_numpy())}", "every lead needs an id")
@@ -73,12 +72,12 @@ def checked_leads(leads: pd.DataFrame, fields: Iterable[str], source: str = "lea
     return leads.assign(created_at=utc_timestamps(leads["created_at"], source, "created_at"))
 
 
-def checked_events(events: pd.DataFrame, lead_ids: pd.Series, as_of: pd.Timestamp,
+def checked_events(events: pd.DataFrame, positions: np.ndarray, as_of: pd.Timestamp,
                    source: str = "events") -> pd.DataFrame:
-    """Events of known leads, with parsed times, none after as_of."""
-    _require(events, ["lead_id", "type", "at"], source, "scoring")
+    """Events of known leads (`positions` from lead_positions, -1 = unknown), parsed times, none after as_of."""
+    require_columns(events, ["lead_id", "type", "at"], source, "scoring")
     at = utc_timestamps(events["at"], source, "at")
-    unknown = (lead_positions(lead_ids, events["lead_id"]) < 0)
+    unknown = positions < 0
     if unknown.any():
         first = events["lead_id"][unknown].iloc[0]
         raise InputDataError(source, f"events for unknown lead {first!r} in {_rows(unknown)}",
@@ -95,7 +94,7 @@ def checked_events(events: pd.DataFrame, lead_ids: pd.Series, as_of: pd.Timestam
 
 def checked_outcomes(outcomes: pd.DataFrame, source: str = "outcomes") -> pd.DataFrame:
     """Outcomes with parsed times and known stage names."""
-    _require(outcomes, ["lead_id", "stage", "at"], source, "evaluation")
+    require_columns(outcomes, ["lead_id", "stage", "at"], source, "evaluation")
     bad = ~outcomes["stage"].isin(STAGES).to_numpy()
     if bad.any():
         raise InputDataError(source, f"unknown stage {outcomes['stage'][bad].iloc[0]!r} in {_rows(bad)}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.dtypes import StringDType
 
 from scoring.compiled import CompiledMatcher
 
@@ -14,10 +15,13 @@ def with_email_domain(leads: pd.DataFrame) -> pd.DataFrame:
     """Leads with a derived `email_domain` column (lower-cased part after '@'), when not already there."""
     if "email_domain" in leads.columns or "email" not in leads.columns:
         return leads
-    codes, uniques = pd.factorize(leads["email"], use_na_sentinel=True)
-    domains = pd.Series(uniques, dtype=object).str.rpartition("@")[2].str.casefold()
-    table = np.append(domains.to_numpy(dtype=object), None)
-    return leads.assign(email_domain=table[codes])
+    email = leads["email"]
+    empty = email.isna().to_numpy()
+    text = np.asarray(email.where(~empty, ""), dtype=StringDType())
+    domain = np.strings.lower(np.strings.rpartition(text, np.asarray("@", dtype=StringDType()))[2])
+    domain = domain.astype(object)
+    domain[empty | (domain == "")] = None
+    return leads.assign(email_domain=pd.Series(domain, index=leads.index, dtype=object))
 
 
 def _text_values(uniques: np.ndarray) -> np.ndarray:

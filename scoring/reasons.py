@@ -13,7 +13,7 @@ def _pieces(rule: np.ndarray, value: np.ndarray, labels: tuple[str, ...]) -> tup
     """Code per lead of its (rule, points) piece in this slot, and the text of each code ('' for 0 points)."""
     offset = int(np.abs(value).max()) if len(value) else 0
     width = 2 * offset + 1
-    uniques, inverse = np.unique(rule * width + value + offset, return_inverse=True)
+    uniques, inverse = np.unique(rule.astype(np.int64) * width + value + offset, return_inverse=True)
     texts = []
     for pair in uniques.tolist():
         points = pair % width - offset
@@ -30,12 +30,18 @@ def top_reasons(points: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
     n, k = points.shape
     if n == 0 or k == 0:
         return np.full(n, "", dtype=object)
-    whole = np.rint(points).astype(np.int64)
-    key = np.abs(whole) * k + (k - 1 - np.arange(k))  # unique within a row: larger |points|, then rule order
+    whole = np.rint(points).astype(np.int32)
+    # A key unique within a row: larger |points| first, then earlier rule; picked by repeated argmax,
+    # which is several times faster than argpartition on a (n_leads, n_rules) matrix.
+    key = np.abs(whole)
+    key *= k
+    key += (k - 1 - np.arange(k, dtype=np.int32))
     take = min(TOP, k)
-    top = np.argpartition(-key, take - 1, axis=1)[:, :take]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(key, top, axis=1), axis=1), axis=1)
     rows = np.arange(n)
+    top = np.empty((n, take), dtype=np.intp)
+    for slot in range(take):
+        top[:, slot] = key.argmax(axis=1)
+        key[rows, top[:, slot]] = -1
     slots = [_pieces(top[:, s], whole[rows, top[:, s]], labels) for s in range(take)]
     combined = np.zeros(n, dtype=np.int64)
     for codes, texts in slots:
