@@ -6,7 +6,6 @@ then aligned to the scored leads with a reindex; no per-lead Python loop.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -15,6 +14,7 @@ import pandas as pd
 
 from scoring.columns import FUNNEL_STAGES, STAGES
 from scoring.errors import InputDataError
+from scoring.inputs import require_columns
 
 __all__ = [
     "require_columns",
@@ -35,21 +35,6 @@ def _sample(values: Iterable[object]) -> str:
     """A short, comma-separated sample of offending values for an error message."""
     listed = [str(v) for v in list(values)[:_SHOWN]]
     return ", ".join(listed)
-
-
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
-    """Raise InputDataError naming every missing column and the closest existing ones."""
-    missing = [c for c in columns if c not in frame.columns]
-    if not missing:
-        return
-    existing = [str(c) for c in frame.columns]
-    near = {m: difflib.get_close_matches(m, existing, n=3) for m in missing}
-    hints = "; ".join(f"for {m!r} did you mean {', '.join(map(repr, c))}?" for m, c in near.items() if c)
-    raise InputDataError(
-        source,
-        f"missing column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(repr, existing))}",
-        hints or f"add the column(s) {', '.join(missing)}",
-    )
 
 
 def check_funnel_stages(stages: str | Sequence[str]) -> tuple[str, ...]:

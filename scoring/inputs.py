@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,12 +29,20 @@ def _rows(mask: np.ndarray) -> str:
     return f"{len(rows)} row(s), e.g. line(s) {shown}{more}"
 
 
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str, what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str, what: str = "") -> None:
+    """Raise InputDataError naming every missing column, who needs it, and the closest existing ones."""
     missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        have = ", ".join(map(str, frame.columns)) or "none"
-        raise InputDataError(source, f"missing column(s) {', '.join(missing)} needed by {what}",
-                             f"columns present: {have}; rename or add them")
+    if not missing:
+        return
+    existing = [str(c) for c in frame.columns]
+    near = {m: difflib.get_close_matches(m, existing, n=3) for m in missing}
+    hints = "; ".join(f"for {m!r} did you mean {', '.join(map(repr, c))}?" for m, c in near.items() if c)
+    needed = f" needed by {what}" if what else ""
+    raise InputDataError(
+        source,
+        f"missing column(s) {', '.join(missing)}{needed}; it has {', '.join(map(repr, existing)) or 'none'}",
+        hints or f"add the column(s) {', '.join(missing)}",
+    )
 
 
 def utc_timestamps(column: pd.Series, source: str, name: str) -> pd.Series:
