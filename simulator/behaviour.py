@@ -1,0 +1,170 @@
+"""Behaviour events: background activity, buying-window sequences, committee signals, unsubscribes.
+
+Four sources, all drawn as Poisson counts per lead and then expanded with `np.repeat`:
+
+- background: every lead, at `event_base_rates` per day since creation; content consumers add a
+  large volume of blog reads and email opens that says nothing about fit or intent;
+- buying windows: blog_read -> case_study -> pricing_page (long visits) -> demo_request, counts
+  scaled by the window's strength, times placed by `intent_event_positions` within the window;
+- committees: engaged security/IT contacts visit the security page; some committee windows end in
+  an rfp_received, preferably to a procurement contact;
+- unsubscribes, after which a lead opens and clicks no more email.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.columns import EVENT_COLUMNS
+from simulator._sampling import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    day_seconds,
+    lognormal_around,
+    per_group_pick,
+    str_take,
+    tilted_probability,
+    timestamps,
+)
+from simulator.intent import LeadWindows
+from simulator.population import Contacts
+from simulator.spec import FunnelSpec
+from simulator.vocabulary import DEPARTMENTS, EVENT_TYPES
+
+__all__ = ["draw_events", "draw_unsubscribed", "draw_content_consumers"]
+
+_PRICING = EVENT_TYPES.index("pricing_page")
+_EMAIL = np.array([EVENT_TYPES.index("email_open"), EVENT_TYPES.index("email_click")])
+
+_Block = tuple[IntArray, IntArray, FloatArray, FloatArray]
+"""(lead index, type code, day relative to as_of, value) of a batch of events."""
+
+
+def _block(lead: IntArray, type_code: int, day: FloatArray, value: FloatArray | None = None) -> _Block:
+    values = np.full(lead.size, np.nan) if value is None else value
+    return lead, np.full(lead.size, type_code, dtype=np.int64), day, values
+
+
+def _pricing_seconds(rng: np.random.Generator, median_sigma: tuple[float, float], size: int) -> FloatArray:
+    """Seconds on the pricing page, rounded to whole seconds (at least 1)."""
+    return np.maximum(np.round(lognormal_around(rng, *median_sigma, size)), 1.0)
+
+
+def _background(spec: FunnelSpec, created: FloatArray, consumer: BoolArray,
+                rng: np.random.Generator) -> list[_Block]:
+    """Events at a constant daily rate over each lead's lifetime, uniform in time."""
+    n = created.size
+    age = -created
+    blocks: list[_Block] = []
+    for code, event_type in enumerate(EVENT_TYPES):
+        base = spec.event_base_rates.get(event_type, 0.0)
+        extra = spec.content_consumer_rates.get(event_type, 0.0)
+        if base <= 0.0 and extra <= 0.0:
+            continue
+        counts = rng.poisson((base + extra * consumer) * age)
+        lead = np.repeat(np.arange(n), counts)
+        day = created[lead] + age[lead] * rng.random(lead.size)
+        value = _pricing_seconds(rng, spec.casual_pricing_seconds, lead.size) if code == _PRICING else None
+        blocks.append(_block(lead, code, day, value))
+    return blocks
+
+
+def _window_events(spec: FunnelSpec, windows: LeadWindows, rng: np.random.Generator) -> list[_Block]:
+    """The rising sequence of a buying window: counts by strength, times by position in the window."""
+    in_window = np.flatnonzero(windows.kind > 0)
+    start, length = windows.start, windows.end - windows.start
+    blocks: list[_Block] = []
+    for event_type, rate in spec.intent_event_rates.items():
+        code = EVENT_TYPES.index(event_type)
+        counts = rng.poisson(rate * windows.strength[in_window])
+        lead = np.repeat(in_window, counts)
+        centre = spec.intent_event_positions[event_type]
+        position = np.clip(centre + spec.intent_position_sd * rng.standard_normal(lead.size), 0.0, 1.0)
+        day = start[lead] + length[lead] * position
+        value = _pricing_seconds(rng, spec.intent_pricing_seconds, lead.size) if code == _PRICING else None
+        blocks.append(_block(lead, code, day, value))
+    return blocks
+
+
+def _committee_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows,
+                      rng: np.random.Generator) -> list[_Block]:
+    """Security-page visits by engaged security/IT contacts; one RFP for some committee windows."""
+    start, length = windows.start, windows.end - windows.start
+    security_codes = [DEPARTMENTS.index(d) for d in ("security", "it")]
+    reviewers = np.flatnonzero(windows.engaged & np.isin(contacts.department, security_codes))
+    counts = rng.poisson(spec.committee_security_rate, reviewers.size)
+    lead = np.repeat(reviewers, counts)
+    centre = spec.committee_security_position
+    position = np.clip(centre + spec.intent_position_sd * rng.standard_normal(lead.size), 0.0, 1.0)
+    security = _block(lead, EVENT_TYPES.index("security_page"), start[lead] + length[lead] * position)
+
+    engaged = np.flatnonzero(windows.engaged)
+    procurement = contacts.department[engaged] == DEPARTMENTS.index("procurement")
+    key = rng.random(engaged.size) + procurement
+    recipients = engaged[per_group_pick(contacts.account[engaged], key)]
+    recipients = recipients[rng.random(recipients.size) < spec.committee_rfp_share]
+    centre = spec.committee_rfp_position
+    position = np.clip(centre + spec.intent_position_sd * rng.standard_normal(recipients.size), 0.0, 1.0)
+    day = start[recipients] + length[recipients] * position
+    rfp = _block(recipients, EVENT_TYPES.index("rfp_received"), day)
+    return [security, rfp]
+
+
+def draw_unsubscribed(spec: FunnelSpec, fit: FloatArray, created: FloatArray, rng: np.random.Generator,
+                      ) -> FloatArray:
+    """Day each lead unsubscribed (relative to as_of), NaN for leads still subscribed; low fit likelier."""
+    p = tilted_probability(spec.unsubscribe_share, fit, -spec.unsubscribe_fit_slope)
+    unsubscribed = rng.random(fit.size) < p
+    day = created + (-created) * rng.random(fit.size)
+    return np.where(unsubscribed, day, np.nan)
+
+
+def draw_content_consumers(spec: FunnelSpec, n: int, rng: np.random.Generator) -> BoolArray:
+    """Which of n leads are content consumers (high blog/email volume, independent of everything)."""
+    return rng.random(n) < spec.content_consumer_share
+
+
+def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, created: FloatArray,
+                unsubscribed_day: FloatArray, consumer: BoolArray, lead_ids: np.ndarray,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """The events frame of a funnel.
+
+    Args:
+        spec: the funnel spec (rates, positions, committee and content-consumer settings).
+        contacts: the drawn leads (department, account).
+        windows: each lead's buying window and whether it engaged with its committee.
+        created: creation day of each lead relative to as_of (<= 0).
+        unsubscribed_day: day each lead unsubscribed, NaN for none.
+        consumer: which leads are content consumers.
+        lead_ids: lead_id per lead index.
+        rng: the random generator.
+
+    Returns:
+        EVENT_COLUMNS (lead_id, type, at, value), sorted by (lead_id, at), every `at` within
+        [the lead's created_at, as_of]; value is seconds on page for pricing_page, NaN otherwise.
+    """
+    blocks = _background(spec, created, consumer, rng)
+    blocks += _window_events(spec, windows, rng)
+    blocks += _committee_events(spec, contacts, windows, rng)
+    unsubscribers = np.flatnonzero(~np.isnan(unsubscribed_day))
+    blocks.append(_block(unsubscribers, EVENT_TYPES.index("unsubscribe"), unsubscribed_day[unsubscribers]))
+
+    lead = np.concatenate([b[0] for b in blocks])
+    type_code = np.concatenate([b[1] for b in blocks])
+    day = np.clip(np.concatenate([b[2] for b in blocks]), created[lead], 0.0)
+    value = np.concatenate([b[3] for b in blocks])
+
+    after_unsubscribe = np.isin(type_code, _EMAIL) & (day > unsubscribed_day[lead])
+    keep = ~after_unsubscribe
+    lead, type_code, day, value = lead[keep], type_code[keep], day[keep], value[keep]
+    seconds = day_seconds(day)
+    order = np.lexsort((seconds, lead))
+    lead, type_code, seconds, value = lead[order], type_code[order], seconds[order], value[order]
+    return pd.DataFrame({
+        "lead_id": str_take(lead_ids, lead),
+        "type": str_take(EVENT_TYPES, type_code),
+        "at": pd.Series(timestamps(spec.as_of, seconds)),
+        "value": value,
+    }, columns=list(EVENT_COLUMNS))

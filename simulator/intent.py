@@ -1,0 +1,124 @@
+"""Buying windows: when a lead or an account was in market, and how much of that intent is current.
+
+A window is a span of days (relative to as_of, negative = past) with a strength. Current windows end
+within a few days of as_of; past windows lie 60-120 days back and have gone quiet. A lead's current
+intent is its window strength decayed by the days since the window ended, so old intent is worth
+little. Committee accounts have one window that most of their contacts share (with jitter); the
+account's heat (how many contacts engage, decayed the same way) lifts every contact of the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator._sampling import BoolArray, FloatArray, IntArray, tilted_probability, uniform_between
+from simulator.population import Contacts
+from simulator.spec import FunnelSpec
+from simulator.vocabulary import INTENT_KINDS
+
+__all__ = [
+    "AccountWindows",
+    "LeadWindows",
+    "draw_account_windows",
+    "draw_lead_windows",
+    "decayed_intent",
+]
+
+_CURRENT = INTENT_KINDS.index("current")
+_PAST = INTENT_KINDS.index("past")
+
+
+@dataclass(frozen=True, eq=False)
+class AccountWindows:
+    """Committee buying windows, one entry per account (days relative to as_of; NaN when none)."""
+
+    active: BoolArray
+    kind: IntArray
+    """Codes into INTENT_KINDS."""
+    start: FloatArray
+    end: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class LeadWindows:
+    """Each lead's buying window and the latent intent it leaves at as_of."""
+
+    kind: IntArray
+    """Codes into INTENT_KINDS ("none" when the lead never was in market)."""
+    start: FloatArray
+    end: FloatArray
+    strength: FloatArray
+    """Window strength (0 without a window): scales the lead's intent events."""
+    engaged: BoolArray
+    """The lead engaged as part of its account's buying committee."""
+    intent: FloatArray
+    """Current intent at as_of: strength decayed by days since the window ended."""
+    account_heat: FloatArray
+    """Heat of the lead's account at as_of: log(1 + engaged contacts), decayed like intent."""
+
+
+def decayed_intent(strength: FloatArray, end: FloatArray, half_life_days: float) -> FloatArray:
+    """Intent left at as_of: strength * 0.5 ** (days since the window ended / half-life); 0 for NaN."""
+    decay = np.exp2(np.minimum(end, 0.0) / half_life_days)
+    return np.where(np.isnan(end), 0.0, strength * decay)
+
+
+def _window_times(spec: FunnelSpec, rng: np.random.Generator, n: int,
+                  ) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Kind (current or past), start and end day of n candidate windows."""
+    current = rng.random(n) < spec.current_window_share
+    length = uniform_between(rng, *spec.window_length_days, n)
+    current_end_age = uniform_between(rng, *spec.current_window_end_age, n)
+    past_low, past_high = spec.past_window_age
+    past_end_age = uniform_between(rng, past_low, past_high - length, n)
+    end_age = np.where(current, current_end_age, past_end_age)
+    kind = np.where(current, _CURRENT, _PAST).astype(np.int64)
+    return kind, -(end_age + length), -end_age
+
+
+def draw_account_windows(spec: FunnelSpec, account_fit: FloatArray, rng: np.random.Generator,
+                         ) -> AccountWindows:
+    """Which accounts run a committee buying window (likelier for high fit) and when."""
+    n = account_fit.size
+    p = tilted_probability(spec.account_window_share, account_fit, spec.account_window_fit_slope)
+    active = rng.random(n) < p
+    kind, start, end = _window_times(spec, rng, n)
+    return AccountWindows(
+        active=active,
+        kind=np.where(active, kind, 0).astype(np.int64),
+        start=np.where(active, start, np.nan),
+        end=np.where(active, end, np.nan),
+    )
+
+
+def draw_lead_windows(spec: FunnelSpec, contacts: Contacts, accounts: AccountWindows,
+                      rng: np.random.Generator) -> LeadWindows:
+    """Each lead's window: its committee's (jittered) if it engages, else its own with some chance."""
+    n = contacts.account.size
+    acc = contacts.account
+    eligible = ~contacts.is_competitor & ~contacts.is_student
+    engaged = accounts.active[acc] & eligible & (rng.random(n) < spec.committee_engage_share)
+    own_share = np.where(contacts.is_competitor, spec.competitor_window_share, spec.individual_window_share)
+    own = ~engaged & (rng.random(n) < own_share)
+    own_kind, own_start, own_end = _window_times(spec, rng, n)
+
+    jitter = spec.committee_jitter_days * rng.standard_normal((2, n))
+    history = -float(spec.history_days)
+    committee_end = np.clip(accounts.end[acc] + jitter[1], history, 0.0)
+    committee_start = np.clip(np.fmin(accounts.start[acc] + jitter[0], committee_end), history, None)
+
+    kind = np.where(engaged, accounts.kind[acc], np.where(own, own_kind, 0)).astype(np.int64)
+    start = np.where(engaged, committee_start, np.where(own, own_start, np.nan))
+    end = np.where(engaged, committee_end, np.where(own, own_end, np.nan))
+    scale = spec.intent_strength_mean / spec.intent_strength_shape
+    strength = np.where(kind > 0, rng.gamma(spec.intent_strength_shape, scale, n), 0.0)
+    intent = decayed_intent(strength, end, spec.intent_half_life_days)
+
+    n_accounts = accounts.active.size
+    engaged_count = np.bincount(acc[engaged], minlength=n_accounts)
+    account_decay = decayed_intent(np.ones(n_accounts), accounts.end, spec.intent_half_life_days)
+    heat = account_decay * np.log1p(engaged_count)
+    return LeadWindows(kind=kind, start=start, end=end, strength=strength, engaged=engaged,
+                       intent=intent, account_heat=heat[acc])
