@@ -2,89 +2,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from scoring.compiled import CompiledModel, CompiledSignal
 from scoring.event_arrays import EventArrays
+from scoring.matchers import ColumnCodes
 
 __all__ = ["account_signal_points"]
 
 
-def _per_lead(leads: pd.DataFrame, column: str, value_of: Callable[[str], object], absent: object) -> np.ndarray:
-    """A per-lead array from a text column, computed once per distinct (case-folded) value."""
-    if column not in leads.columns:
-        return np.full(len(leads), absent, dtype=object)
-    codes, uniques = pd.factorize(leads[column], use_na_sentinel=True)
-    table = [value_of(str(u).casefold()) for u in uniques] + [absent]
-    return np.array(table, dtype=object)[codes]
+class _AccountView:
+    """Leads and events seen per account, with the arrays signals share computed once, on first use."""
 
+    def __init__(self, columns: ColumnCodes, events: EventArrays, model: CompiledModel) -> None:
+        self.columns, self.events, self.model = columns, events, model
+        self.lead_account, accounts = columns.codes("account_id")
+        self.n_accounts = len(accounts)
 
-class _LazyStrength:
-    """Seniority weight x account decay of events, computed only for the events a signal selects."""
+    def _per_lead_codes(self, column: str) -> tuple[np.ndarray, list[str]]:
+        if not self.columns.has(column):
+            return np.full(len(self.columns), -1, dtype=np.int64), []
+        codes, uniques = self.columns.codes(column)
+        return codes, [str(u).casefold() for u in uniques]
 
-    def __init__(self, lead_weight: np.ndarray, events: EventArrays, model: CompiledModel) -> None:
-        self.lead_weight, self.events, self.decay = lead_weight, events, model.account_decay
+    @cached_property
+    def lead_weight(self) -> np.ndarray:
+        """Seniority weight per lead (default weight where seniority is unknown)."""
+        codes, values = self._per_lead_codes("seniority")
+        weights = {k.casefold(): v for k, v in self.model.seniority_weights.items()}
+        default = self.model.default_seniority_weight
+        table = np.array([weights.get(v, default) for v in values] + [default], dtype=np.float64)
+        return table[codes]
 
-    def __getitem__(self, mask: np.ndarray) -> np.ndarray:
-        return self.lead_weight[self.events.lead[mask]] * self.decay(self.events.days[mask])
+    @cached_property
+    def in_window(self) -> np.ndarray:
+        """Events inside the account window (days) of leads that belong to an account."""
+        return (self.events.days <= self.model.account_window_days) & (self.lead_account[self.events.lead] >= 0)
 
+    @cached_property
+    def engaged(self) -> np.ndarray:
+        """Leads with an account and at least one event in the window."""
+        counts = np.bincount(self.events.lead[self.in_window], minlength=self.events.n_leads)
+        return (counts > 0) & (self.lead_account >= 0)
 
-def _max_per_account(account: np.ndarray, strength: np.ndarray, n_accounts: int) -> np.ndarray:
-    out = np.zeros(n_accounts)
-    np.maximum.at(out, account, strength)
-    return out
-
-
-def _signal_strength(
-    signal: CompiledSignal,
-    events: EventArrays,
-    in_window: np.ndarray,
-    event_account: np.ndarray,
-    event_strength: _LazyStrength,
-    lead_account: np.ndarray,
-    lead_weight: np.ndarray,
-    lead_department: np.ndarray,
-    n_accounts: int,
-) -> np.ndarray:
-    """Strength of one signal per account: 0 (absent) up to the top seniority weight."""
-    if signal.kind == "event":
-        mask = in_window & (events.type_code == events.code_of(signal.event))
-        return _max_per_account(event_account[mask], event_strength[mask], n_accounts)
-    if signal.kind == "department":
-        in_department = lead_department == signal.department.casefold()
-        mask = in_window & in_department[events.lead]
-        return _max_per_account(event_account[mask], event_strength[mask], n_accounts)
-    engaged = np.bincount(events.lead[in_window], minlength=events.n_leads) > 0
-    engaged &= lead_account >= 0
-    if signal.kind == "engaged_people":
-        people = np.bincount(lead_account[engaged], weights=lead_weight[engaged], minlength=n_accounts)
-        return (people >= signal.minimum - 1e-9).astype(np.float64)
-    pairs = pd.DataFrame({"a": lead_account[engaged], "d": lead_department[engaged]}).dropna().drop_duplicates()
-    departments = np.bincount(pairs["a"].to_numpy(np.int64), minlength=n_accounts)
-    return (departments >= signal.minimum).astype(np.float64)
-
-
-def account_signal_points(leads: pd.DataFrame, events: EventArrays, model: CompiledModel) -> np.ndarray:
-    """Account points per lead and signal (n_leads, n_signals); every contact of an account gets the same."""
-    n = len(leads)
-    out = np.zeros((n, len(model.signals)))
-    if not model.signals or "account_id" not in leads.columns:
+    def strongest(self, mask: np.ndarray) -> np.ndarray:
+        """Per account: the largest seniority weight x decay among the selected events."""
+        lead = self.events.lead[mask]
+        strength = self.lead_weight[lead] * self.model.account_decay(self.events.days[mask])
+        out = np.zeros(self.n_accounts)
+        np.maximum.at(out, self.lead_account[lead], strength)
         return out
-    lead_account, accounts = pd.factorize(leads["account_id"], use_na_sentinel=True)
-    n_accounts = len(accounts)
-    weights = {k.casefold(): v for k, v in model.seniority_weights.items()}
-    lead_weight = _per_lead(leads, "seniority", lambda v: weights.get(v, model.default_seniority_weight),
-                            model.default_seniority_weight).astype(np.float64)
-    lead_department = _per_lead(leads, "department", lambda v: v, None)
-    event_account = lead_account[events.lead]
-    in_window = (events.days <= model.account_window_days) & (event_account >= 0)
-    event_strength = _LazyStrength(lead_weight, events, model)
-    has_account = lead_account >= 0
+
+    def strength(self, signal: CompiledSignal) -> np.ndarray:
+        """Strength of one signal per account: 0 (absent) up to the top seniority weight."""
+        events = self.events
+        if signal.kind == "event":
+            return self.strongest(self.in_window & (events.type_code == events.code_of(signal.event)))
+        if signal.kind == "department":
+            codes, values = self._per_lead_codes("department")
+            wanted = np.array([v == signal.department.casefold() for v in values] + [False])
+            return self.strongest(self.in_window & wanted[codes][events.lead])
+        engaged = self.engaged
+        if signal.kind == "engaged_people":
+            people = np.bincount(self.lead_account[engaged], weights=self.lead_weight[engaged],
+                                 minlength=self.n_accounts)
+            return (people >= signal.minimum - 1e-9).astype(np.float64)
+        codes, values = self._per_lead_codes("department")
+        known = engaged & (codes >= 0)
+        pairs = pd.unique(self.lead_account[known].astype(np.int64) * (len(values) + 1) + codes[known])
+        departments = np.bincount(pairs // (len(values) + 1), minlength=self.n_accounts)
+        return (departments >= signal.minimum).astype(np.float64)
+
+
+def account_signal_points(columns: ColumnCodes, events: EventArrays, model: CompiledModel,
+                          out: np.ndarray | None = None) -> np.ndarray:
+    """Account points per lead and signal (n_leads, n_signals); every contact of an account gets the same."""
+    out = np.zeros((len(columns), len(model.signals))) if out is None else out
+    if not model.signals or not columns.has("account_id"):
+        return out
+    view = _AccountView(columns, events, model)
+    has_account = view.lead_account >= 0
+    account_of_lead = view.lead_account[has_account]
     for j, signal in enumerate(model.signals):
-        strength = _signal_strength(signal, events, in_window, event_account, event_strength,
-                                    lead_account, lead_weight, lead_department, n_accounts)
-        out[has_account, j] = signal.points * strength[lead_account[has_account]]
+        out[has_account, j] = signal.points * view.strength(signal)[account_of_lead]
     return out

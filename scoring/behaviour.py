@@ -35,18 +35,19 @@ def _one_action(events: EventArrays, action: CompiledAction) -> np.ndarray:
     return np.bincount(lead, weights=points, minlength=events.n_leads)
 
 
-def action_points(events: EventArrays, model: CompiledModel) -> np.ndarray:
+def action_points(events: EventArrays, model: CompiledModel, out: np.ndarray | None = None) -> np.ndarray:
     """Decayed, repeat-capped points per lead and action: float array (n_leads, n_actions)."""
-    out = np.zeros((events.n_leads, len(model.actions)))
+    out = np.zeros((events.n_leads, len(model.actions))) if out is None else out
     for j, action in enumerate(model.actions):
         out[:, j] = _one_action(events, action)
     return out
 
 
-def inactivity_points(behaviour_raw: np.ndarray, silent_days: np.ndarray, model: CompiledModel) -> np.ndarray:
+def inactivity_points(behaviour_raw: np.ndarray, silent_days: np.ndarray, model: CompiledModel,
+                      out: np.ndarray | None = None) -> np.ndarray:
     """Points taken off the behaviour track by inactivity, one column per step (n_leads, n_steps), <= 0."""
     steps = len(model.inactivity_days)
-    out = np.zeros((len(behaviour_raw), steps))
+    out = np.zeros((len(behaviour_raw), steps)) if out is None else out
     if steps:
         step = np.searchsorted(model.inactivity_days, silent_days, side="right") - 1
         has = step >= 0
@@ -55,9 +56,9 @@ def inactivity_points(behaviour_raw: np.ndarray, silent_days: np.ndarray, model:
     return out
 
 
-def negative_event_points(events: EventArrays, model: CompiledModel) -> np.ndarray:
+def negative_event_points(events: EventArrays, model: CompiledModel, out: np.ndarray | None = None) -> np.ndarray:
     """Points (<= 0) per lead and event-based negative rule, counted once per lead (n_leads, n_rules)."""
-    out = np.zeros((events.n_leads, len(model.negative_events)))
+    out = np.zeros((events.n_leads, len(model.negative_events))) if out is None else out
     for j, (_label, event, points) in enumerate(model.negative_events):
         seen = np.bincount(events.lead[events.type_code == events.code_of(event)], minlength=events.n_leads)
         out[:, j] = np.where(seen > 0, points, 0.0)

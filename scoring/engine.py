@@ -12,7 +12,7 @@ from scoring.behaviour import action_points, inactivity_points, negative_event_p
 from scoring.compiled import CompiledModel, compile_model
 from scoring.event_arrays import event_arrays, lead_positions
 from scoring.inputs import as_utc, checked_events, checked_leads, require_columns
-from scoring.matchers import matcher_masks, with_email_domain
+from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from scoring.model import ModelSpec
 from scoring.reasons import top_reasons
 
@@ -23,42 +23,50 @@ _DAY_NS = 86_400 * 10**9
 
 @dataclass(frozen=True)
 class PointsBreakdown:
-    """Points per lead and rule before combination; columns of `points` follow `labels` and `pillar`."""
+    """Points per lead and rule before combination; columns of `points` follow `labels`, grouped by pillar."""
 
     points: np.ndarray
     labels: tuple[str, ...]
-    pillar: np.ndarray
+    pillars: dict[str, slice]
     silent_days: np.ndarray
 
     def pillar_sum(self, name: str) -> np.ndarray:
         """Raw points of one pillar ('fit', 'behaviour', 'inactivity', 'negative', 'account') per lead."""
-        return self.points[:, self.pillar == name].sum(axis=1)
+        return self.points[:, self.pillars[name]].sum(axis=1)
 
 
 def score_points(leads: pd.DataFrame, events: pd.DataFrame, positions: np.ndarray, model: CompiledModel,
                  as_of: pd.Timestamp) -> PointsBreakdown:
     """Points of every rule for every lead, on validated inputs; `positions` maps events to leads."""
     arrays = event_arrays(events, positions, len(leads), as_of)
-    fit = matcher_masks(leads, model.fit_rules) * np.array([r.points for r in model.fit_rules])
-    behaviour = action_points(arrays, model)
+    columns = ColumnCodes(leads)
+    widths = {"fit": len(model.fit_rules), "behaviour": len(model.actions),
+              "inactivity": len(model.inactivity_days),
+              "negative": len(model.negative_rules) + len(model.negative_events), "account": len(model.signals)}
+    pillars, start = {}, 0
+    for name, width in widths.items():
+        pillars[name] = slice(start, start + width)
+        start += width
+    points = np.zeros((len(leads), start))
+    block = {name: points[:, sl] for name, sl in pillars.items()}
+    np.multiply(matcher_masks(columns, model.fit_rules), [r.points for r in model.fit_rules], out=block["fit"])
+    action_points(arrays, model, out=block["behaviour"])
     created_days = (as_of.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
     silent = np.minimum(arrays.last_event_days(), np.maximum(created_days, 0.0))
-    inactive = inactivity_points(behaviour.sum(axis=1), silent, model)
-    negative_fields = matcher_masks(leads, model.negative_rules) * np.array([r.points for r in model.negative_rules])
-    negative_events = negative_event_points(arrays, model)
-    account = account_signal_points(leads, arrays, model)
+    inactivity_points(block["behaviour"].sum(axis=1), silent, model, out=block["inactivity"])
+    n_fields = len(model.negative_rules)
+    negative = block["negative"]
+    np.multiply(matcher_masks(columns, model.negative_rules), [r.points for r in model.negative_rules],
+                out=negative[:, :n_fields])
+    negative_event_points(arrays, model, out=negative[:, n_fields:])
+    account_signal_points(columns, arrays, model, out=block["account"])
     step_labels = tuple(f"inactive {d:g}+ days" for d in model.inactivity_days)
     labels = (
         *(r.label for r in model.fit_rules), *(a.label for a in model.actions), *step_labels,
         *(r.label for r in model.negative_rules), *(label for label, _, _ in model.negative_events),
         *(s.label for s in model.signals),
     )
-    pillar = np.array(
-        ["fit"] * fit.shape[1] + ["behaviour"] * behaviour.shape[1] + ["inactivity"] * inactive.shape[1]
-        + ["negative"] * (negative_fields.shape[1] + negative_events.shape[1]) + ["account"] * account.shape[1]
-    )
-    points = np.hstack([fit, behaviour, inactive, negative_fields, negative_events, account])
-    return PointsBreakdown(points, labels, pillar, silent)
+    return PointsBreakdown(points, labels, pillars, silent)
 
 
 def _pillar_score(raw: np.ndarray, max_points: float) -> np.ndarray:

@@ -39,12 +39,19 @@ class EventArrays:
         return out
 
 
-def lead_positions(lead_ids: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Position of each key in lead_ids (-1 when unknown); categorical keys are matched per category."""
-    index = pd.Index(lead_ids)
+def lead_positions(lead_ids: pd.Series | pd.Index, keys: pd.Series) -> np.ndarray:
+    """Position of each key in lead_ids (-1 when unknown); categorical keys are matched per category.
+
+    When the keys' categories are the lead ids themselves, in order (events read with the leads from
+    one source), the category codes are the positions and nothing is hashed.
+    """
+    index = lead_ids if isinstance(lead_ids, pd.Index) else pd.Index(lead_ids)
     if isinstance(keys.dtype, pd.CategoricalDtype):
-        per_category = index.get_indexer(keys.cat.categories)
+        categories = keys.cat.categories
         codes = keys.cat.codes.to_numpy()
+        if len(categories) == len(index) and (categories.to_numpy(dtype=object) == index.to_numpy(dtype=object)).all():
+            return codes.astype(np.int64)
+        per_category = index.get_indexer(categories)
         return np.where(codes >= 0, per_category[codes], -1).astype(np.int64)
     return index.get_indexer(keys).astype(np.int64)
 

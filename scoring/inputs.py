@@ -65,7 +65,10 @@ def checked_leads(leads: pd.DataFrame, fields: Iterable[str], source: str = "lea
     ids = leads["lead_id"]
     if ids.isna().any():
         raise InputDataError(source, f"empty lead_id in {_rows(ids.isna().to_numpy())}", "every lead needs an id")
-    dup = ids.duplicated(keep=False).to_numpy()
+    if pd.Index(ids).is_unique:
+        dup = np.zeros(len(ids), dtype=bool)
+    else:
+        dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         first = ids[dup].iloc[0]
         raise InputDataError(source, f"duplicate lead_id {first!r} in {_rows(dup)}",

@@ -8,7 +8,7 @@ from numpy.dtypes import StringDType
 
 from scoring.compiled import CompiledMatcher
 
-__all__ = ["matcher_masks", "with_email_domain"]
+__all__ = ["ColumnCodes", "matcher_masks", "with_email_domain"]
 
 
 def with_email_domain(leads: pd.DataFrame) -> pd.DataFrame:
@@ -47,23 +47,44 @@ def _unique_mask(rule: CompiledMatcher, uniques: np.ndarray) -> np.ndarray:
     return hits
 
 
-def matcher_masks(leads: pd.DataFrame, rules: tuple[CompiledMatcher, ...]) -> np.ndarray:
+class ColumnCodes:
+    """Lead columns factorised on first use (codes per lead, distinct values), shared by every rule."""
+
+    def __init__(self, leads: pd.DataFrame) -> None:
+        self.leads = leads
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._numbers: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.leads)
+
+    def has(self, column: str) -> bool:
+        """True when the leads frame has this column."""
+        return column in self.leads.columns
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(codes per lead with -1 for missing, distinct non-null values as an object array)."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.leads[column], use_na_sentinel=True)
+            self._codes[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._codes[column]
+
+    def numbers(self, column: str) -> np.ndarray:
+        """The column as float64, NaN where missing or not a number."""
+        if column not in self._numbers:
+            self._numbers[column] = _numeric(self.leads[column])
+        return self._numbers[column]
+
+
+def matcher_masks(columns: ColumnCodes, rules: tuple[CompiledMatcher, ...]) -> np.ndarray:
     """Boolean matrix (n_leads, n_rules): lead i matches rule j. Each column is factorised once."""
-    out = np.zeros((len(leads), len(rules)), dtype=bool)
-    factorised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    numeric: dict[str, np.ndarray] = {}
+    out = np.zeros((len(columns), len(rules)), dtype=bool)
     for j, rule in enumerate(rules):
-        column = leads[rule.field]
         if rule.kind == "between":
-            if rule.field not in numeric:
-                numeric[rule.field] = _numeric(column)
-            values = numeric[rule.field]
+            values = columns.numbers(rule.field)
             out[:, j] = (values >= rule.low) & (values <= rule.high)
             continue
-        if rule.field not in factorised:
-            codes, uniques = pd.factorize(column, use_na_sentinel=True)
-            factorised[rule.field] = (codes, np.asarray(uniques, dtype=object))
-        codes, uniques = factorised[rule.field]
+        codes, uniques = columns.codes(rule.field)
         table = np.append(_unique_mask(rule, uniques), rule.kind == "missing")
         out[:, j] = table[codes]
     return out
