@@ -1,0 +1,217 @@
+"""The `scorebench` command line: each command parses, calls one function, renders (STYLE rule 16)."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rollout.progress import progress_bar
+from scoring.errors import ScorebenchError, SettingsError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="scorebench",
+    help="Lead scoring for RevOps: score, evaluate, simulate, push scores to a CRM and undo.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DEFAULT_DB = Path("scorebench.sqlite")
+
+
+def _fail(exc: ScorebenchError) -> None:
+    errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for the local CRM, report.html and summary.json.")] = Path("demo-out"),
+    leads: Annotated[int, typer.Option(min=200, help="Synthetic leads to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic funnel.")] = 7,
+) -> None:
+    """Generate a funnel, load it into a local CRM, score it with both shipped models, push the candidate's
+    scores, and write the comparison report."""
+    from rollout.demo import run_demo
+
+    try:
+        with progress_bar(console) as progress:
+            result = run_demo(out, n_leads=leads, seed=seed, progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    _print_band_table(result.summaries)
+    console.print(f"pushed candidate scores to the local CRM {result.crm_path}: push {result.push_id}, "
+                  f"{result.records_written:,} records written ({result.fields_written:,} field changes)")
+    console.print(f"report: {result.report}\nsummary: {result.summary}")
+    console.print(f"undo the push with: scorebench undo {result.push_id} --db {result.crm_path}")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory for leads.csv, accounts.csv, events.csv, outcomes.csv.")],
+    leads: Annotated[int, typer.Option(min=1, help="Synthetic leads to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    days: Annotated[int, typer.Option(min=1, help="Days of history before as-of.")] = 120,
+    as_of: Annotated[str, typer.Option("--as-of", help="Moment the funnel is observed (UTC, ISO-8601).")] = "2026-11-01",
+) -> None:
+    """Write a synthetic funnel (the simulator's first version) as canonical CSV files."""
+    from rollout.demo import write_synthetic_funnel
+
+    try:
+        with progress_bar(console) as progress:
+            paths = write_synthetic_funnel(out, n_leads=leads, seed=seed, history_days=days, as_of=as_of,
+                                           progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@app.command("score")
+def score_command(
+    model: Annotated[Path, typer.Option(help="Model file (TOML).")],
+    data: Annotated[Path, typer.Option(help="Directory with leads.csv and events.csv.")],
+    out: Annotated[Path, typer.Option(help="CSV file for the scores frame.")] = Path("scores.csv"),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of (UTC); default: the funnel's as-of, else now.")] = None,
+) -> None:
+    """Score leads with a model and write the scores frame (with reasons) and a data-quality summary."""
+    from rollout.commands import score_files
+
+    try:
+        result = score_files(model, data, out, as_of)
+    except ScorebenchError as exc:
+        _fail(exc)
+    counts = result.scores["band"].value_counts(sort=False)
+    table = Table("band", "leads", title=f"{result.model_name} {result.model_version} as of {result.as_of}")
+    for band, count in counts.items():
+        table.add_row(str(band), f"{count:,}")
+    console.print(table)
+    for row in result.quality.itertuples():
+        if row.missing:
+            console.print(f"[yellow]data quality:[/] {row.field} missing for {row.missing:,} leads ({row.share:.1%})")
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Directory with leads.csv, events.csv and outcomes.csv.")],
+    model: Annotated[list[Path], typer.Option(help="Model file; repeat: the first is the champion, the last the challenger.")],
+    out: Annotated[Path, typer.Option(help="Directory for report.html, summary.json and scores.")] = Path("evaluation"),
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of (UTC); default: the funnel's as-of, else now.")] = None,
+) -> None:
+    """Evaluate models against known outcomes: conversion by band, lift, gap test, EV curve, PSI."""
+    from rollout.commands import evaluate_files
+
+    try:
+        with progress_bar(console) as progress:
+            result = evaluate_files(data, model, out, as_of, progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    _print_band_table(result.summaries)
+    console.print(f"report: {result.report}\nsummary: {result.summary}")
+
+
+@app.command()
+def push(
+    model: Annotated[Path | None, typer.Option(help="Model file whose score fields are written.")] = None,
+    db: Annotated[Path, typer.Option(help="Local CRM file (SQLite).")] = DEFAULT_DB,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of (UTC); default now.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change plan; write nothing.")] = False,
+    resume: Annotated[str | None, typer.Option(help="Finish this interrupted push instead of starting one.")] = None,
+) -> None:
+    """Score the CRM's leads and write changed score fields (and nothing else), journaled for undo."""
+    from rollout.commands import push_local, resume_local
+
+    try:
+        with progress_bar(console) as progress:
+            if resume:
+                result = resume_local(db, resume, progress=progress)
+            elif model is None:
+                raise SettingsError("give --model FILE to push, or --resume PUSH_ID to finish a push")
+            else:
+                result = push_local(model, db, as_of, dry_run=dry_run, progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    _print_push(result, dry_run)
+
+
+@app.command()
+def undo(
+    push_id: Annotated[str, typer.Argument(help="The push to undo (printed by push and demo).")],
+    db: Annotated[Path, typer.Option(help="Local CRM file (SQLite).")] = DEFAULT_DB,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be restored; write nothing.")] = False,
+) -> None:
+    """Restore every field a push changed to its value before the push (itself journaled)."""
+    from rollout.commands import undo_local
+
+    try:
+        with progress_bar(console) as progress:
+            result = undo_local(db, push_id, dry_run=dry_run, progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    _print_push(result, dry_run)
+
+
+def _print_push(result: object, dry_run: bool) -> None:
+    from rollout.push import PushResult
+
+    assert isinstance(result, PushResult)
+    verb = "would change" if dry_run else "changed"
+    console.print(f"push {result.push_id}: {verb} {result.planned:,} field values; "
+                  f"applied {result.applied:,}, failed {result.failed:,}, conflicts {result.skipped:,}")
+    if len(result.field_counts):
+        counts = result.field_counts.reset_index()
+        table = Table(*[str(c) for c in counts.columns])
+        for row in counts.itertuples(index=False):
+            table.add_row(*[f"{v:,}" if isinstance(v, Integral) else str(v) for v in row])
+        console.print(table)
+    if dry_run and len(result.sample):
+        console.print("sample of the plan:")
+        console.print(result.sample.to_string(index=False, max_colwidth=60), highlight=False)
+    if len(result.conflicts):
+        errors.print("[yellow]conflicts (changed in the CRM since; left untouched):[/]")
+        errors.print(result.conflicts.head(20).to_string(index=False), highlight=False)
+    if len(result.failures):
+        errors.print("[red]failed changes:[/]")
+        errors.print(result.failures.head(20).to_string(index=False), highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _print_band_table(summaries: dict[str, dict[str, object]]) -> None:
+    table = Table(title="won rate by score band (Wilson 95% interval)")
+    table.add_column("band")
+    rows: dict[str, list[str]] = {}
+    for name, summary in summaries.items():
+        table.add_column(f"{name} leads", justify="right")
+        table.add_column(f"{name} won rate", justify="right")
+        for row in summary["lift_curve"]:  # type: ignore[attr-defined]
+            cells = rows.setdefault(str(row["band"]), [])
+            rate = row["rate"]
+            text = "n/a" if rate is None else f"{rate:.1%} ({row['ci_low']:.1%}-{row['ci_high']:.1%})"
+            cells += [f"{row['leads']:,}", text]
+    width = 2 * len(summaries)
+    for band, cells in rows.items():
+        table.add_row(band, *(cells + [""] * (width - len(cells))))
+    console.print(table)
+    for name, summary in summaries.items():
+        monotone = "rises band to band" if summary["lift_monotone"] else "does NOT rise band to band"
+        console.print(f"{name}: won rate {monotone}")
+
+
+def main() -> None:
+    """Entry point for `python -m rollout.cli`."""
+    app(prog_name="scorebench")
+
+
+if __name__ == "__main__":
+    main()
