@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -187,14 +187,14 @@ def _print_push(result: object, dry_run: bool) -> None:
         raise typer.Exit(1)
 
 
-def _print_band_table(summaries: dict[str, dict[str, object]]) -> None:
+def _print_band_table(summaries: dict[str, dict[str, Any]]) -> None:
     table = Table(title="won rate by score band (Wilson 95% interval)")
     table.add_column("band")
     rows: dict[str, list[str]] = {}
     for name, summary in summaries.items():
         table.add_column(f"{name} leads", justify="right")
         table.add_column(f"{name} won rate", justify="right")
-        for row in summary["lift_curve"]:  # type: ignore[attr-defined]
+        for row in summary["lift_curve"]:
             cells = rows.setdefault(str(row["band"]), [])
             rate = row["rate"]
             text = "n/a" if rate is None else f"{rate:.1%} ({row['ci_low']:.1%}-{row['ci_high']:.1%})"
@@ -205,7 +205,12 @@ def _print_band_table(summaries: dict[str, dict[str, object]]) -> None:
     console.print(table)
     for name, summary in summaries.items():
         monotone = "rises band to band" if summary["lift_monotone"] else "does NOT rise band to band"
-        console.print(f"{name}: won rate {monotone}")
+        tiers, gap = summary["tier_ratio"], summary["gap_test"]
+        ratio = "n/a" if tiers["ratio"] is None else f"{tiers['ratio']:.1f}x"
+        gap_text = "n/a" if gap["gap"] is None else f"{gap['gap']:.1f} points"
+        verdict = "pass" if gap["passed"] else "fail"
+        console.print(f"{name}: won rate {monotone}; tier {tiers['high']} vs {tiers['low']} {ratio}; "
+                      f"won-lost gap {gap_text} ({verdict}, needs 20)")
 
 
 def main() -> None:

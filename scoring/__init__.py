@@ -1,0 +1,65 @@
+"""The scoring model: rules file -> scores, bands, tiers, reasons; and its evaluation. Pure: frames in, frames out.
+
+    spec = load_model("models/candidate.toml")
+    scores = score(leads, events, spec, as_of="2026-11-01")
+    lift = lift_curve(scores, outcomes)
+"""
+
+from scoring.band_entries import band_entries
+from scoring.compiled import CompiledModel, compile_model
+from scoring.conversion import (
+    GapTest,
+    TierRatio,
+    band_conversion,
+    gap_test,
+    is_monotone,
+    lift_curve,
+    stage_reached,
+    tier_conversion_ratio,
+    wilson_interval,
+)
+from scoring.drift import psi, psi_by_band
+from scoring.engine import score
+from scoring.errors import InputDataError, ModelFileError, ModelProblem, ScorebenchError, SettingsError
+from scoring.fields import ScoreField
+from scoring.model import ModelSpec
+from scoring.model_file import load_model, model_hash, parse_model
+from scoring.quality import missing_fields
+from scoring.summary import EvaluationCosts, comparison_summary, model_summary
+from scoring.thresholds import ThresholdMetrics, best_threshold, expected_value_curve, threshold_metrics
+
+__all__ = [
+    "CompiledModel",
+    "EvaluationCosts",
+    "GapTest",
+    "InputDataError",
+    "ModelFileError",
+    "ModelProblem",
+    "ModelSpec",
+    "ScoreField",
+    "ScorebenchError",
+    "SettingsError",
+    "ThresholdMetrics",
+    "TierRatio",
+    "band_conversion",
+    "band_entries",
+    "best_threshold",
+    "comparison_summary",
+    "compile_model",
+    "expected_value_curve",
+    "gap_test",
+    "is_monotone",
+    "lift_curve",
+    "load_model",
+    "missing_fields",
+    "model_hash",
+    "model_summary",
+    "parse_model",
+    "psi",
+    "psi_by_band",
+    "score",
+    "stage_reached",
+    "threshold_metrics",
+    "tier_conversion_ratio",
+    "wilson_interval",
+]
