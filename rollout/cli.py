@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rollout.progress import progress_bar
@@ -29,7 +30,7 @@ DEFAULT_DB = Path("scorebench.sqlite")
 
 
 def _fail(exc: ScorebenchError) -> None:
-    errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -120,25 +121,33 @@ def evaluate(
     console.print(f"report: {result.report}\nsummary: {result.summary}")
 
 
+CrmOption = Annotated[str, typer.Option("--crm", help="local, salesforce or hubspot.")]
+DbOption = Annotated[Path, typer.Option(help="Local CRM file (SQLite), for --crm local.")]
+JournalOption = Annotated[Path | None, typer.Option(
+    help="Push journal (SQLite); default: the local CRM file, else .scorebench/journal.sqlite.")]
+
+
 @app.command()
 def push(
     model: Annotated[Path | None, typer.Option(help="Model file whose score fields are written.")] = None,
-    db: Annotated[Path, typer.Option(help="Local CRM file (SQLite).")] = DEFAULT_DB,
+    crm: CrmOption = "local",
+    db: DbOption = DEFAULT_DB,
+    journal: JournalOption = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of (UTC); default now.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change plan; write nothing.")] = False,
     resume: Annotated[str | None, typer.Option(help="Finish this interrupted push instead of starting one.")] = None,
 ) -> None:
     """Score the CRM's leads and write changed score fields (and nothing else), journaled for undo."""
-    from rollout.commands import push_local, resume_local
+    from rollout.commands import push_to_crm, resume_in_crm
 
     try:
         with progress_bar(console) as progress:
             if resume:
-                result = resume_local(db, resume, progress=progress)
+                result = resume_in_crm(resume, crm, db, journal, progress=progress)
             elif model is None:
                 raise SettingsError("give --model FILE to push, or --resume PUSH_ID to finish a push")
             else:
-                result = push_local(model, db, as_of, dry_run=dry_run, progress=progress)
+                result = push_to_crm(model, crm, db, journal, as_of, dry_run=dry_run, progress=progress)
     except ScorebenchError as exc:
         _fail(exc)
     _print_push(result, dry_run)
@@ -147,18 +156,69 @@ def push(
 @app.command()
 def undo(
     push_id: Annotated[str, typer.Argument(help="The push to undo (printed by push and demo).")],
-    db: Annotated[Path, typer.Option(help="Local CRM file (SQLite).")] = DEFAULT_DB,
+    crm: CrmOption = "local",
+    db: DbOption = DEFAULT_DB,
+    journal: JournalOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be restored; write nothing.")] = False,
 ) -> None:
     """Restore every field a push changed to its value before the push (itself journaled)."""
-    from rollout.commands import undo_local
+    from rollout.commands import undo_in_crm
 
     try:
         with progress_bar(console) as progress:
-            result = undo_local(db, push_id, dry_run=dry_run, progress=progress)
+            result = undo_in_crm(push_id, crm, db, journal, dry_run=dry_run, progress=progress)
     except ScorebenchError as exc:
         _fail(exc)
     _print_push(result, dry_run)
+
+
+fields_app = typer.Typer(help="The CRM's score fields.", no_args_is_help=True)
+app.add_typer(fields_app, name="fields")
+
+
+@fields_app.command("ensure")
+def fields_ensure(
+    model: Annotated[Path, typer.Option(help="Model file naming the score fields per CRM.")],
+    crm: CrmOption = "local",
+    db: DbOption = DEFAULT_DB,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show which fields would be created.")] = False,
+) -> None:
+    """Create the model's score fields in the CRM where they are missing (idempotent)."""
+    from rollout.commands import ensure_fields
+
+    try:
+        plan = ensure_fields(model, crm, db, dry_run=dry_run)
+    except ScorebenchError as exc:
+        _fail(exc)
+    verb = "would create" if dry_run else "created"
+    table = Table("field", "kind", "status", title=f"score fields in {crm}")
+    for field in plan.to_create:
+        table.add_row(field.name, field.kind, verb)
+    for field in plan.existing:
+        table.add_row(field.name, field.kind, "exists")
+    console.print(table)
+    for note in getattr(plan, "notes", ()) or ():
+        console.print(note)
+
+
+@app.command()
+def pull(
+    out: Annotated[Path, typer.Option(help="Directory for leads.csv, accounts.csv, events.csv, outcomes.csv.")],
+    crm: CrmOption = "local",
+    db: DbOption = DEFAULT_DB,
+    full: Annotated[bool, typer.Option("--full", help="Read everything, not only what changed since the last pull.")] = False,
+) -> None:
+    """Read leads, accounts, activity and outcomes from a CRM into canonical CSVs (incremental by default)."""
+    from rollout.commands import pull_from_crm
+
+    try:
+        with progress_bar(console) as progress:
+            counts = pull_from_crm(crm, db, out, full=full, progress=progress)
+    except ScorebenchError as exc:
+        _fail(exc)
+    since = f" changed since {counts['since']}" if counts["since"] else ""
+    console.print(f"pulled from {crm}{since}: {counts['leads']:,} leads, {counts['accounts']:,} accounts, "
+                  f"{counts['events']:,} events, {counts['outcomes']:,} outcomes into {out}")
 
 
 def _print_push(result: object, dry_run: bool) -> None:

@@ -127,3 +127,39 @@ def test_missing_input_file_and_unknown_push_fail_with_exit_1(tmp_path: Path, de
     assert code == 1 and "p20990101T000000-dead" in output
     code, output = run("push", "--model", MODELS / "candidate.toml", "--db", tmp_path / "nope.sqlite")
     assert code == 1 and "does not exist" in output
+
+
+def test_pull_writes_canonical_csvs_and_an_incremental_pull_keeps_every_row(demo_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "crm.sqlite"
+    db.write_bytes((demo_dir / "crm.sqlite").read_bytes())
+    out = tmp_path / "pulled"
+    code, output = run("pull", "--crm", "local", "--db", db, "--out", out)
+    assert code == 0, output
+    first = {name: pd.read_csv(out / f"{name}.csv") for name in ("leads", "events", "outcomes")}
+    assert len(first["leads"]) == 6000
+    code, output = run("pull", "--crm", "local", "--db", db, "--out", out)
+    assert code == 0 and "changed since" in output, output
+    second = {name: pd.read_csv(out / f"{name}.csv") for name in ("leads", "events", "outcomes")}
+    for name in first:
+        assert len(second[name]) == len(first[name]), name
+    code, output = run("score", "--model", MODELS / "candidate.toml", "--data", out, "--out", tmp_path / "s.csv",
+                       "--as-of", "2026-11-01")
+    assert code == 0, output
+
+
+def test_fields_ensure_creates_missing_local_fields_once(tmp_path: Path, demo_dir: Path) -> None:
+    db = tmp_path / "crm.sqlite"
+    db.write_bytes((demo_dir / "crm.sqlite").read_bytes())
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text((MODELS / "candidate.toml").read_text().replace('total = "lead_score"', 'total = "lead_score_v2"'))
+    code, output = run("fields", "ensure", "--model", renamed, "--db", db, "--dry-run")
+    assert code == 0 and "would create" in output and "lead_score_v2" in output, output
+    code, output = run("fields", "ensure", "--model", renamed, "--db", db)
+    assert code == 0 and "created" in output, output
+    code, output = run("fields", "ensure", "--model", renamed, "--db", db)
+    assert code == 0 and "created" not in output and "exists" in output, output
+
+
+def test_unknown_crm_is_a_clear_error(tmp_path: Path) -> None:
+    code, output = run("push", "--model", MODELS / "candidate.toml", "--crm", "pipedrive", "--db", tmp_path / "x")
+    assert code == 1 and "unknown CRM 'pipedrive'" in output
