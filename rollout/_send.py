@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from connectors.errors import FatalCRMError, PushInterruptedError, RetriableCRMError
 from connectors.guard import CheckedChanges, checked_changes
@@ -124,22 +125,30 @@ def send_journaled(
     return SendOutcome(status=status, error=error, requests=requests, batches_done=total, batches_total=total)
 
 
+def _retry_wait(state: RetryCallState) -> float:
+    """Seconds before the next attempt: the CRM's Retry-After when it gave one, else exponential backoff."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(exc, RetriableCRMError) and exc.retry_after is not None:
+        return max(exc.retry_after, 0.0)
+    return BACKOFF_SECONDS * 2 ** (state.attempt_number - 1)
+
+
 def _write_with_retries(connector: CRMConnector, checked: CheckedChanges, pacer: RequestPacer) -> WriteReport:
-    """One batch written, retrying RetriableCRMError up to MAX_ATTEMPTS times with backoff."""
-    for attempt in range(MAX_ATTEMPTS):
-        pacer.wait()
-        try:
+    """One batch written, retried (tenacity) up to MAX_ATTEMPTS times on RetriableCRMError, paced by the pacer."""
+    retrying = Retrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        wait=_retry_wait,
+        retry=retry_if_exception_type(RetriableCRMError),
+        sleep=pacer.sleep,
+        before_sleep=lambda _state: pacer.count(1),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            pacer.wait()
             report = connector.write_score_values(checked)
-        except RetriableCRMError as exc:
-            pacer.count(1)
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            delay = exc.retry_after if exc.retry_after is not None else BACKOFF_SECONDS * 2**attempt
-            pacer.sleep(max(delay, 0.0))
-            continue
-        pacer.count(report.requests)
-        return report
-    raise AssertionError("unreachable")  # pragma: no cover
+    pacer.count(report.requests)
+    return report
 
 
 def _failed_rows(part: pd.DataFrame, report: WriteReport) -> tuple[np.ndarray, np.ndarray]:
