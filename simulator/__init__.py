@@ -7,8 +7,40 @@ the right signals shows a lift curve and one that reads vanity signals does not.
 
 from __future__ import annotations
 
+from simulator.arrivals import ARRIVAL_COLUMNS, arrival_weights, arrivals_from_scores, synthetic_arrivals
+from simulator.capacity import FORMULA_VS_QUEUE_COLUMNS, ErlangC, erlang_c, formula_vs_queue, rep_load
 from simulator.funnel import LATENT_COLUMNS, Funnel, generate_funnel
+from simulator.reps import Rep, RoutingPolicy, rep_team
+from simulator.routing import (
+    ROUTING_COLUMNS,
+    RoutedArrays,
+    RoutingPlan,
+    RoutingSummary,
+    compile_routing,
+    route,
+    route_arrays,
+    routing_summary,
+    vocabulary_codes,
+)
+from simulator.scenario import (
+    LeadArrivals,
+    Scenario,
+    ScenarioFileError,
+    TeamSpec,
+    load_scenario,
+    parse_scenario,
+    read_lead_arrivals,
+    scenario_funnel,
+    scenario_funnel_spec,
+)
 from simulator.spec import FunnelSpec
+from simulator.speed_to_lead import (
+    WON_COLUMNS,
+    SpeedToLead,
+    speed_adjusted_propensity,
+    speed_odds_multiplier,
+    won_after_routing,
+)
 from simulator.vocabulary import (
     ACCOUNT_FIT_TERMS,
     DEPARTMENTS,
@@ -22,17 +54,52 @@ from simulator.vocabulary import (
 )
 
 __all__ = [
+    "LeadArrivals",
+    "Scenario",
+    "ScenarioFileError",
+    "TeamSpec",
+    "load_scenario",
+    "parse_scenario",
+    "read_lead_arrivals",
+    "scenario_funnel",
+    "scenario_funnel_spec",
     "ACCOUNT_FIT_TERMS",
+    "ARRIVAL_COLUMNS",
     "DEPARTMENTS",
     "EVENT_TYPES",
+    "FORMULA_VS_QUEUE_COLUMNS",
     "INDUSTRIES",
     "INTENT_KINDS",
     "LATENT_COLUMNS",
+    "ROUTING_COLUMNS",
     "SEGMENTS",
     "SENIORITIES",
     "SOURCES",
     "TITLES",
+    "WON_COLUMNS",
+    "ErlangC",
     "Funnel",
     "FunnelSpec",
+    "Rep",
+    "RoutedArrays",
+    "RoutingPlan",
+    "RoutingPolicy",
+    "RoutingSummary",
+    "SpeedToLead",
+    "arrival_weights",
+    "arrivals_from_scores",
+    "compile_routing",
+    "erlang_c",
+    "formula_vs_queue",
     "generate_funnel",
+    "rep_load",
+    "rep_team",
+    "route",
+    "route_arrays",
+    "routing_summary",
+    "speed_adjusted_propensity",
+    "speed_odds_multiplier",
+    "synthetic_arrivals",
+    "vocabulary_codes",
+    "won_after_routing",
 ]

@@ -28,6 +28,7 @@ from simulator._sampling import (
     tilted_probability,
     timestamps,
 )
+from simulator._scenario_time import has_event_season, seasonal_event_copies
 from simulator.intent import LeadWindows
 from simulator.population import Contacts
 from simulator.spec import FunnelSpec
@@ -37,6 +38,7 @@ __all__ = ["draw_events", "draw_unsubscribed", "draw_content_consumers"]
 
 _PRICING = EVENT_TYPES.index("pricing_page")
 _EMAIL = np.array([EVENT_TYPES.index("email_open"), EVENT_TYPES.index("email_click")])
+_ONCE = np.array([EVENT_TYPES.index("unsubscribe"), EVENT_TYPES.index("rfp_received")])
 
 _Block = tuple[IntArray, IntArray, FloatArray, FloatArray]
 """(lead index, type code, day relative to as_of, value) of a batch of events."""
@@ -112,6 +114,21 @@ def _committee_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows
     return [security, rfp]
 
 
+def _seasonal(spec: FunnelSpec, lead: IntArray, type_code: IntArray, day: FloatArray, value: FloatArray,
+              rng: np.random.Generator) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Events on peak-season days repeated (or dropped) to peak_event_multiplier times the base rate.
+
+    Extra copies land at a random time of the same day; unsubscribes and RFPs are never repeated.
+    """
+    copies = seasonal_event_copies(spec, day, ~np.isin(type_code, _ONCE), rng)
+    index = np.repeat(np.arange(day.size), copies)
+    extra = np.ones(index.size, dtype=bool)
+    extra[(np.cumsum(copies) - copies)[copies > 0]] = False
+    day = day[index]
+    day[extra] = np.floor(day[extra]) + rng.random(int(extra.sum()))
+    return lead[index], type_code[index], day, value[index]
+
+
 def draw_unsubscribed(spec: FunnelSpec, fit: FloatArray, created: FloatArray, rng: np.random.Generator,
                       ) -> FloatArray:
     """Day each lead unsubscribed (relative to as_of), NaN for leads still subscribed; low fit likelier."""
@@ -155,6 +172,9 @@ def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, crea
     type_code = np.concatenate([b[1] for b in blocks])
     day = np.clip(np.concatenate([b[2] for b in blocks]), created[lead], 0.0)
     value = np.concatenate([b[3] for b in blocks])
+    if has_event_season(spec):
+        lead, type_code, day, value = _seasonal(spec, lead, type_code, day, value, rng)
+        day = np.clip(day, created[lead], 0.0)
 
     after_unsubscribe = np.isin(type_code, _EMAIL) & (day > unsubscribed_day[lead])
     keep = ~after_unsubscribe

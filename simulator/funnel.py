@@ -2,17 +2,29 @@
 
 The draws happen in a fixed order from one Generator, so the same spec and seed give identical frames:
 accounts -> committee windows -> leads -> lead windows -> creation times -> unsubscribes -> content
-consumers -> events -> propensity -> outcomes.
+consumers -> events -> propensity -> outcomes. When the spec asks for daily arrivals (leads_per_day,
+a peak season's volume) or arrivals are given, the arrival days are drawn first and fix the number
+of leads and their creation times.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from simulator._sampling import padded_ids, str_take
+from scoring.errors import SettingsError
+from simulator._sampling import IntArray, padded_ids, str_take
+from simulator._scenario_time import (
+    LeadArrivals,
+    arrival_created_days,
+    arrival_days,
+    drifted_propensity,
+    has_drift,
+    has_volume_season,
+)
 from simulator.behaviour import draw_content_consumers, draw_events, draw_unsubscribed
 from simulator.intent import draw_account_windows, draw_lead_windows
 from simulator.outcomes import draw_outcomes, propensity
@@ -44,31 +56,70 @@ class Funnel:
     latent: pd.DataFrame
     """LATENT_COLUMNS, one row per lead in lead order."""
     spec: FunnelSpec
+    """The spec drawn from; with daily or given arrivals, n_leads is the realised number of leads."""
 
 
-def generate_funnel(spec: FunnelSpec, rng: np.random.Generator) -> Funnel:
+def _arrivals(spec: FunnelSpec, given: LeadArrivals | None, rng: np.random.Generator,
+              ) -> tuple[IntArray | None, IntArray | None]:
+    """(arrival day per lead, source code per lead or None); (None, None) for the original draw."""
+    if given is not None:
+        if given.size == 0:
+            raise SettingsError("arrivals: no leads given")
+        if given.day.min() < -spec.history_days or given.day.max() > -1:
+            raise SettingsError(
+                f"arrivals: days {int(given.day.min())}..{int(given.day.max())} relative to as_of "
+                f"{spec.as_of} must lie in [-history_days, -1] = [{-spec.history_days}, -1]; "
+                "move as_of or widen history_days")
+        return given.day.astype(np.int64), given.source.astype(np.int64)
+    if spec.leads_per_day is None and not has_volume_season(spec):
+        return None, None
+    day = arrival_days(spec, rng)
+    if day.size == 0:
+        raise SettingsError(f"leads_per_day: no lead arrived in {spec.history_days} days at "
+                            f"{spec.leads_per_day} a day; raise the rate or the history")
+    return day, None
+
+
+def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadArrivals | None = None,
+                    ) -> Funnel:
     """Draw a funnel whose conversion depends on latent fit, current intent and account heat.
 
     Args:
         spec: sizes, mixes, rates and priors (see FunnelSpec); `spec.as_of` anchors every time.
         rng: the only source of randomness; the same seed gives identical frames.
+        arrivals: given arrival days (and sources) of the leads, e.g. read from a CRM export by
+            `simulator.scenario`; they replace n_leads and leads_per_day.
 
     Returns:
         A Funnel: accounts, leads, events, outcomes in the canonical columns and the latent truth.
     """
+    arrival_day, arrival_source = _arrivals(spec, arrivals, rng)
+    if arrival_day is not None:
+        spec = dataclasses.replace(spec, n_leads=int(arrival_day.size))
     accounts = draw_accounts(spec, rng)
     account_windows = draw_account_windows(spec, accounts.fit, rng)
     contacts = draw_contacts(spec, accounts, account_windows.active, rng)
     windows = draw_lead_windows(spec, contacts, account_windows, rng)
-    created = created_days(spec, windows.start, rng)
+    if arrival_day is None:
+        created = created_days(spec, windows.start, rng)
+    else:
+        created, used = arrival_created_days(spec, arrival_day, windows.start, rng)
+        if arrival_source is not None:
+            source = arrival_source[used]
+            contacts = dataclasses.replace(contacts, source=np.where(source >= 0, source, contacts.source))
     unsubscribed_day = draw_unsubscribed(spec, contacts.fit, created, rng)
     lead_ids = padded_ids("L", 7, spec.n_leads)
 
     consumer = draw_content_consumers(spec, spec.n_leads, rng)
     events = draw_events(spec, contacts, windows, created, unsubscribed_day, consumer, lead_ids, rng)
 
-    won_probability = propensity(spec, contacts.fit, windows.intent, windows.account_heat,
-                                 ~np.isnan(unsubscribed_day), contacts.is_competitor)
+    if has_drift(spec):
+        won_probability = drifted_propensity(spec, created, contacts.fit, windows.intent,
+                                             windows.account_heat, ~np.isnan(unsubscribed_day),
+                                             contacts.is_competitor)
+    else:
+        won_probability = propensity(spec, contacts.fit, windows.intent, windows.account_heat,
+                                     ~np.isnan(unsubscribed_day), contacts.is_competitor)
     outcomes = draw_outcomes(spec, won_probability, lead_ids, rng)
     latent = pd.DataFrame({
         "lead_id": str_take(lead_ids, np.arange(spec.n_leads)),

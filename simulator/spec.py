@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from scoring.errors import SettingsError
+from simulator._scenario_time import time_problems
 from simulator._spec_checks import spec_problems
 from simulator.vocabulary import TITLES
 
@@ -194,8 +195,26 @@ class FunnelSpec:
     """Mean share of the time to close spent before each stage."""
     stage_time_concentration: float = 20.0
 
+    # ---- arrivals, peak season and drift (defaults: off) ----------------------------------------
+    leads_per_day: float | None = None
+    """None: n_leads leads created over history_days (the original draw). A rate: leads arrive per
+    day, Poisson at leads_per_day (times the peak volume multiplier), and n_leads of the generated
+    funnel is the realised count."""
+    peak_season: tuple[str, str] | None = None
+    """A yearly peak ("MM-DD", "MM-DD"), both days included; may wrap over the new year."""
+    peak_volume_multiplier: float = 1.0
+    """Lead arrivals per day in the peak season, relative to the rest of the year."""
+    peak_event_multiplier: float = 1.0
+    """Behaviour events per day in the peak season (DOMAIN: peak campaigns inflate scores ~15%);
+    propensity does not change, so peak scores overstate conversion."""
+    drift_weights: Mapping[str, float] = field(default_factory=dict)
+    """Propensity weight per term (fit, intent, heat) for leads created at as_of; leads created at the
+    start of the history use propensity_<term>_weight, leads in between a linear (or stepped) mix."""
+    drift_step_days: float = 0.0
+    """0: weights drift linearly with creation time; > 0: in steps of this many days (30 = monthly)."""
+
     def __post_init__(self) -> None:
-        problems = spec_problems(self)
+        problems = spec_problems(self) + time_problems(self)
         if problems:
             lines = "\n".join(f"  {p}" for p in problems)
             raise SettingsError(f"FunnelSpec has {len(problems)} problem(s):\n{lines}")
