@@ -103,10 +103,14 @@ class WriteReport:
 
 @dataclass(frozen=True)
 class FieldPlan:
-    """Score fields that `ensure_score_fields` creates (or would create, in a dry run) and those already there."""
+    """Score fields that `ensure_score_fields` creates (or would create, in a dry run) and those already there.
+
+    `notes` says what else was (or would be) done or is left to do, e.g. field-level security granted.
+    """
 
     to_create: tuple[ScoreField, ...]
     existing: tuple[ScoreField, ...]
+    notes: tuple[str, ...] = ()
 
 
 @runtime_checkable
