@@ -101,10 +101,14 @@ class SalesforceCRM:
         """An adapter from SF_* environment variables (secrets also from the keyring); SettingsError lists what is missing.
 
         Reads the credentials (see module connectors._salesforce_auth), SF_API_VERSION (59.0),
-        SF_INSTANCE_URL, SF_DOMAIN (login), SF_PERMISSION_SET, SF_MAPPING_FILE, SF_API_USAGE_LIMIT (0.9)
-        and SF_BULK_THRESHOLD (10000). Keyword `options` override them (see the constructor).
+        SF_INSTANCE_URL, SF_DOMAIN (login), SF_PERMISSION_SET, SF_MAPPING_FILE, SF_API_USAGE_LIMIT (0.9),
+        SF_BULK_THRESHOLD (10000) and SF_CA_BUNDLE (a CA file to trust, e.g. behind a TLS-inspecting
+        proxy). Keyword `options` override them (see the constructor).
         """
         settings = settings_from_environment(environ)
+        ca_bundle = setting("SF_CA_BUNDLE", None, environ)
+        if http is None and ca_bundle:
+            http = retrying_session(verify=ca_bundle)
         env: dict[str, Any] = {
             "permission_set": setting("SF_PERMISSION_SET", None, environ),
             "mapping": setting("SF_MAPPING_FILE", None, environ),

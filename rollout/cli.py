@@ -61,7 +61,7 @@ def simulate(
     out: Annotated[Path, typer.Option(help="Directory for leads.csv, accounts.csv, events.csv, outcomes.csv.")],
     leads: Annotated[int, typer.Option(min=1, help="Synthetic leads to generate.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
-    days: Annotated[int, typer.Option(min=1, help="Days of history before as-of.")] = 120,
+    days: Annotated[int, typer.Option(min=60, help="Days of history before as-of (buying windows need 60+).")] = 120,
     as_of: Annotated[str, typer.Option("--as-of", help="Moment the funnel is observed (UTC, ISO-8601).")] = "2026-11-01",
 ) -> None:
     """Write a synthetic funnel (the simulator's first version) as canonical CSV files."""

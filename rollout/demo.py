@@ -84,7 +84,9 @@ def write_synthetic_funnel(out_dir: Path, n_leads: int, seed: int, history_days:
                            progress: Steps | None = None) -> list[Path]:
     """Generate a seeded synthetic funnel and write it as canonical CSVs plus funnel.json."""
     steps = progress or quiet_steps()
-    spec = FunnelSpec(n_leads=n_leads, history_days=history_days, as_of=as_utc(as_of))
+    past = FunnelSpec().past_window_age
+    past_window = past if history_days >= past[1] else (history_days / 2, float(history_days))
+    spec = FunnelSpec(n_leads=n_leads, history_days=history_days, as_of=as_utc(as_of), past_window_age=past_window)
     steps.step(f"generating a synthetic funnel of {n_leads:,} leads")
     funnel = generate_funnel(spec, np.random.default_rng(seed))
     steps.step("writing CSV files")
