@@ -10,13 +10,12 @@ loopback fake servers of the test suite (the real client libraries over HTTP), w
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,10 @@ from connectors.local import LocalCRM  # noqa: E402
 from connectors.protocol import CRMConnector  # noqa: E402
 from rollout.push import push_scores  # noqa: E402
 from scoring.columns import LEAD_COLUMNS  # noqa: E402
+from scoring.fields import ScoreField  # noqa: E402
 
-Seeded = Callable[[Path, pd.DataFrame], Iterator[CRMConnector]]
+Target = tuple[CRMConnector, Sequence[ScoreField]]
+Seeded = Callable[[Path, pd.DataFrame], AbstractContextManager[Target]]
 
 
 def bench_leads(n: int) -> pd.DataFrame:
@@ -45,43 +46,73 @@ def bench_leads(n: int) -> pd.DataFrame:
 
 
 @contextmanager
-def local_crm(workdir: Path, leads: pd.DataFrame) -> Iterator[CRMConnector]:
+def local_crm(workdir: Path, leads: pd.DataFrame) -> Iterator[Target]:
     """The embedded SQLite CRM seeded with `leads`."""
     crm = LocalCRM(workdir / "crm.sqlite")
     crm.load_funnel(leads)
     try:
-        yield crm
+        yield crm, SAMPLE_SCORE_FIELDS
     finally:
         crm.close()
 
 
-def remote_targets() -> dict[str, Seeded]:
-    """Fake-server targets from the test suite, for the adapters that exist here."""
-    targets: dict[str, Seeded] = {}
-    for name in ("salesforce", "hubspot"):
-        try:
-            module = importlib.import_module(f"tests.connectors.fake_{name}")
-        except ImportError:
-            continue
-        seeded = getattr(module, "seeded_connector", None)
-        if seeded is not None:
-            targets[name] = seeded
-    return targets
+@contextmanager
+def salesforce_org(workdir: Path, leads: pd.DataFrame) -> Iterator[Target]:
+    """The loopback fake Salesforce org of the test suite, seeded with `leads`, through simple-salesforce."""
+    from pydantic import SecretStr
+
+    from connectors._salesforce_auth import SalesforceSettings, retrying_session
+    from connectors._salesforce_mapping import load_mapping
+    from connectors.salesforce import SalesforceCRM
+    from tests.connectors.fake_salesforce import FakeSalesforce
+
+    fake = FakeSalesforce()
+    empty = pd.DataFrame(columns=["lead_id", "type", "at", "value"])
+    fake.seed(load_mapping(), leads, pd.DataFrame(columns=["account_id"]), empty,
+              pd.DataFrame(columns=["lead_id", "stage", "at"]))
+    settings = SalesforceSettings("session", session_id=SecretStr(fake.token), instance_url=fake.instance_url)
+    crm = SalesforceCRM(settings, http=retrying_session(retries=2, backoff=0.0, verify=fake.ca_file))
+    fields = tuple(ScoreField(f.column, f"{f.name.title()}__c", f.kind) for f in SAMPLE_SCORE_FIELDS)
+    try:
+        yield crm, fields
+    finally:
+        crm.close()
+        fake.stop()
+
+
+@contextmanager
+def hubspot_portal(workdir: Path, leads: pd.DataFrame) -> Iterator[Target]:
+    """The loopback fake HubSpot portal of the test suite, seeded with `leads`, through hubspot-api-client."""
+    from connectors._hubspot_mapping import load_mapping
+    from connectors.hubspot import HubSpotCRM
+    from tests.connectors.fake_hubspot import FakeHubSpot, load_funnel
+
+    fake = FakeHubSpot().start()
+    empty = pd.DataFrame(columns=["lead_id", "type", "at", "value"])
+    load_funnel(fake, leads, pd.DataFrame(columns=["account_id"]), empty,
+                pd.DataFrame(columns=["lead_id", "stage", "at"]), load_mapping())
+    crm = HubSpotCRM(fake.token, host=fake.url)
+    try:
+        yield crm, SAMPLE_SCORE_FIELDS
+    finally:
+        crm.close()
+        fake.stop()
 
 
 def requests_for(target: Seeded, records: int, changed: int, seed: int) -> tuple[int, int, int]:
     """Write requests of (a first push of all records, a re-push of the same scores, a push where
     `changed` records changed) on a fresh target, as the adapter reports them."""
     leads = bench_leads(records)
-    with tempfile.TemporaryDirectory() as tmp, target(Path(tmp), leads) as connector:
+    with tempfile.TemporaryDirectory() as tmp, target(Path(tmp), leads) as (connector, fields):
         with PushJournal(Path(tmp) / "journal.sqlite") as journal:
-            first = synthetic_scores(leads["lead_id"], seed=seed)
-            initial = push_scores(connector, journal, first, SAMPLE_SCORE_FIELDS, "bench-1").requests
-            unchanged = push_scores(connector, journal, first, SAMPLE_SCORE_FIELDS, "bench-1").requests
+            ids = connector.read_leads()["lead_id"]
+            first = synthetic_scores(ids, seed=seed)
+            initial = push_scores(connector, journal, first, fields, "bench-1").requests
+            unchanged = push_scores(connector, journal, first, fields, "bench-1").requests
             second = first.copy()
             rows = np.random.default_rng(seed).choice(records, size=changed, replace=False)
             second.loc[rows, "total"] = np.where(second.loc[rows, "total"] >= 99, 0.0, second.loc[rows, "total"] + 1)
-            made = push_scores(connector, journal, second, SAMPLE_SCORE_FIELDS, "bench-2").requests
+            made = push_scores(connector, journal, second, fields, "bench-2").requests
             return initial, unchanged, made
 
 
@@ -98,14 +129,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=2_000)
     args = parser.parse_args()
-    targets: dict[str, Seeded] = {"local": local_crm, **remote_targets()}
+    targets: dict[str, Seeded] = {"local": local_crm, "salesforce": salesforce_org, "hubspot": hubspot_portal}
     worst = 0.0
     rows = []
     for name, target in targets.items():
         for share in (0.0, 0.05, 0.5):
             changed = int(args.records * share)
             first, unchanged, made = requests_for(target, args.records, changed, seed=1)
-            with tempfile.TemporaryDirectory() as tmp, target(Path(tmp), bench_leads(2)) as probe:
+            with tempfile.TemporaryDirectory() as tmp, target(Path(tmp), bench_leads(2)) as (probe, _):
                 caps = probe.capabilities
             floor = minimum_requests(caps.max_batch_records, caps.bulk_threshold_records if caps.supports_bulk else None,
                                      changed)
