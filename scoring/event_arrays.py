@@ -39,21 +39,23 @@ class EventArrays:
         return out
 
 
-def lead_positions(lead_ids: pd.Series | pd.Index, keys: pd.Series) -> np.ndarray:
-    """Position of each key in lead_ids (-1 when unknown); categorical keys are matched per category.
+def lead_positions(lead_ids: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each key in the unique `lead_ids` (-1 when unknown); categorical keys per category.
 
-    When the keys' categories are the lead ids themselves, in order (events read with the leads from
-    one source), the category codes are the positions and nothing is hashed.
+    One factorisation of ids-then-keys does the join: the unique ids take codes 0..n-1 in order, so a
+    key's code is its lead's position, and codes past n are keys of no lead.
     """
-    index = lead_ids if isinstance(lead_ids, pd.Index) else pd.Index(lead_ids)
-    if isinstance(keys.dtype, pd.CategoricalDtype):
-        categories = keys.cat.categories
-        codes = keys.cat.codes.to_numpy()
-        if len(categories) == len(index) and (categories.to_numpy(dtype=object) == index.to_numpy(dtype=object)).all():
-            return codes.astype(np.int64)
-        per_category = index.get_indexer(categories)
-        return np.where(codes >= 0, per_category[codes], -1).astype(np.int64)
-    return index.get_indexer(keys).astype(np.int64)
+    n = len(lead_ids)
+    categorical = isinstance(keys.dtype, pd.CategoricalDtype)
+    values = pd.Series(keys.cat.categories) if categorical else keys
+    joined = pd.concat([pd.Series(lead_ids).reset_index(drop=True), values.reset_index(drop=True)],
+                       ignore_index=True)
+    codes = pd.factorize(joined)[0][n:].astype(np.int64)
+    codes[codes >= n] = -1
+    if categorical:
+        category_codes = keys.cat.codes.to_numpy()
+        return np.where(category_codes >= 0, codes[category_codes], -1).astype(np.int64)
+    return codes
 
 
 def event_arrays(events: pd.DataFrame, lead: np.ndarray, n_leads: int, as_of: pd.Timestamp) -> EventArrays:
