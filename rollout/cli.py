@@ -58,19 +58,19 @@ def demo(
 
 @app.command()
 def simulate(
-    out: Annotated[Path, typer.Option(help="Directory for leads.csv, accounts.csv, events.csv, outcomes.csv.")],
-    leads: Annotated[int, typer.Option(min=1, help="Synthetic leads to generate.")] = 20_000,
+    out: Annotated[Path, typer.Option(help="Directory for the funnel (CSV and parquet), funnel.json, arrivals.svg.")],
+    scenario: Annotated[Path | None, typer.Option(help="Scenario file (scenarios/*.toml); default: built-in defaults.")] = None,
+    leads: Annotated[int | None, typer.Option(min=1, help="Leads to generate (when the scenario sets no daily volume).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
-    days: Annotated[int, typer.Option(min=60, help="Days of history before as-of (buying windows need 60+).")] = 120,
-    as_of: Annotated[str, typer.Option("--as-of", help="Moment the funnel is observed (UTC, ISO-8601).")] = "2026-11-01",
+    days: Annotated[int | None, typer.Option(min=60, help="Days of history before as-of (60+).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Moment the funnel is observed (UTC, ISO-8601).")] = None,
 ) -> None:
-    """Write a synthetic funnel (the simulator's first version) as canonical CSV files."""
-    from rollout.demo import write_synthetic_funnel
+    """Write a synthetic funnel as canonical files, with its realised stage rates."""
+    from rollout.simulate_run import simulate_to_dir
 
     try:
         with progress_bar(console) as progress:
-            paths = write_synthetic_funnel(out, n_leads=leads, seed=seed, history_days=days, as_of=as_of,
-                                           progress=progress)
+            paths = simulate_to_dir(out, scenario, leads, seed, days, as_of, progress=progress)
     except ScorebenchError as exc:
         _fail(exc)
     for path in paths:

@@ -7,20 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from connectors.journal import PushJournal
 from connectors.local import LocalCRM
-from rollout.data_files import write_funnel_files
 from rollout.evaluate import evaluate_models
 from rollout.progress import Steps, quiet_steps
 from rollout.push import push_scores
 from rollout.report import write_report
-from scoring.inputs import as_utc
 from scoring.model_file import load_model
 from simulator import FunnelSpec, generate_funnel
 
-__all__ = ["DemoResult", "run_demo", "write_synthetic_funnel", "shipped_model_path"]
+__all__ = ["DemoResult", "run_demo", "shipped_model_path"]
 
 _MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -78,20 +75,3 @@ def run_demo(out_dir: Path, n_leads: int = 20_000, seed: int = 7, progress: Step
                                    title="scorebench demo: candidate against baseline", notes=notes)
     return DemoResult(crm_path, report, summary, pushed.push_id or "", records, pushed.applied,
                       evaluation.summaries)
-
-
-def write_synthetic_funnel(out_dir: Path, n_leads: int, seed: int, history_days: int, as_of: str,
-                           progress: Steps | None = None) -> list[Path]:
-    """Generate a seeded synthetic funnel and write it as canonical CSVs plus funnel.json."""
-    steps = progress or quiet_steps()
-    past = FunnelSpec().past_window_age
-    past_window = past if history_days >= past[1] else (history_days / 2, float(history_days))
-    spec = FunnelSpec(n_leads=n_leads, history_days=history_days, as_of=as_utc(as_of), past_window_age=past_window)
-    steps.step(f"generating a synthetic funnel of {n_leads:,} leads")
-    funnel = generate_funnel(spec, np.random.default_rng(seed))
-    steps.step("writing CSV files")
-    frames: dict[str, pd.DataFrame] = {"leads": funnel.leads, "accounts": funnel.accounts,
-                                       "events": funnel.events, "outcomes": funnel.outcomes}
-    meta = {"as_of": spec.as_of.isoformat(), "seed": seed, "leads": n_leads, "history_days": history_days,
-            "outcome_days": spec.outcome_days, "generator": "scorebench simulator (first version)"}
-    return write_funnel_files(out_dir, frames, meta)

@@ -163,3 +163,17 @@ def test_fields_ensure_creates_missing_local_fields_once(tmp_path: Path, demo_di
 def test_unknown_crm_is_a_clear_error(tmp_path: Path) -> None:
     code, output = run("push", "--model", MODELS / "candidate.toml", "--crm", "pipedrive", "--db", tmp_path / "x")
     assert code == 1 and "unknown CRM 'pipedrive'" in output
+
+
+def test_simulate_a_scenario_writes_parquet_rates_and_a_plot(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
+    code, output = run("simulate", "--scenario", scenario, "--out", tmp_path / "s", "--seed", "2")
+    assert code == 0, output
+    meta = json.loads((tmp_path / "s" / "funnel.json").read_text())
+    rates = meta["rates"]["stage_to_stage"]
+    assert 0 < rates["opportunity_to_won"] < 1 and meta["rates"]["leads"] > 1000
+    leads = pd.read_parquet(tmp_path / "s" / "leads.parquet")
+    assert len(leads) == meta["rates"]["leads"]
+    assert (tmp_path / "s" / "arrivals.svg").read_text().startswith("<svg")
+    code, output = run("simulate", "--scenario", tmp_path / "nope.toml", "--out", tmp_path / "x")
+    assert code == 1 and "nope.toml" in output
