@@ -33,6 +33,7 @@ from simulator.scenario import (
     scenario_funnel,
     scenario_funnel_spec,
 )
+from simulator.shadow_replay import ShadowReplay, replay_funnel, replay_shadow, team_capacity
 from simulator.spec import FunnelSpec
 from simulator.speed_to_lead import (
     WON_COLUMNS,
@@ -54,6 +55,10 @@ from simulator.vocabulary import (
 )
 
 __all__ = [
+    "ShadowReplay",
+    "replay_funnel",
+    "replay_shadow",
+    "team_capacity",
     "LeadArrivals",
     "Scenario",
     "ScenarioFileError",
