@@ -77,6 +77,40 @@ def simulate(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def sweep(
+    out: Annotated[Path, typer.Option(help="Directory for results.parquet, summary.parquet, sweep.json, plots, report.html.")],
+    scenario: Annotated[list[Path], typer.Option(help="Scenario file; repeat for several.")],
+    model: Annotated[Path, typer.Option(help="Model whose MQL threshold is swept.")] = Path("models/candidate.toml"),
+    thresholds: Annotated[str, typer.Option(help="MQL thresholds: START:STOP:STEP (stop included) or a list.")] = "50:90:5",
+    reps: Annotated[str, typer.Option(help="SDR head counts, e.g. 4,8,12.")] = "4,8,12",
+    replications: Annotated[int, typer.Option(min=1, help="Monte Carlo replications per scenario.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same results, in-process or on Dask.")] = 7,
+    scheduler: Annotated[str | None, typer.Option(
+        help="'local' for a Dask LocalCluster, a scheduler address (tcp://host:8786), or omit to run in-process.")] = None,
+    leads: Annotated[int | None, typer.Option(min=100, help="Leads per funnel (default: the scenario's volume).")] = None,
+) -> None:
+    """Sweep thresholds x reps x scenarios x replications; recommend the capacity-aware MQL threshold."""
+    from rollout.sweep_run import parse_ints, parse_range, sweep_to_dir
+
+    try:
+        with progress_bar(console) as progress:
+            outcome = sweep_to_dir(scenario, model, parse_range(thresholds), parse_ints(reps), replications, seed,
+                                   out, scheduler, progress, n_leads=leads)
+    except ScorebenchError as exc:
+        _fail(exc)
+    table = Table("scenario", "SDRs", "recommended", "EV ($)", "EV-best", "EV ($)",
+                  title="capacity-aware MQL threshold (max EV within SLA and capacity)")
+    for rec in outcome.recommendations:
+        table.add_row(rec.scenario, str(rec.reps), "none" if rec.threshold is None else f"{rec.threshold:g}",
+                      "n/a" if rec.expected_value is None else f"{rec.expected_value:,.0f}",
+                      f"{rec.unconstrained_threshold:g}", f"{rec.unconstrained_expected_value:,.0f}")
+    console.print(table)
+    for rec in outcome.recommendations:
+        console.print(f"{rec.scenario}, {rec.reps} SDRs: {rec.reason}", highlight=False)
+    console.print(f"{outcome.seconds:.1f} s of simulation; report: {outcome.report}; data: {outcome.results}")
+
+
 @app.command("score")
 def score_command(
     model: Annotated[Path, typer.Option(help="Model file (TOML).")],

@@ -35,6 +35,17 @@ from simulator.scenario import (
 )
 from simulator.shadow_replay import ShadowReplay, replay_funnel, replay_shadow, team_capacity
 from simulator.spec import FunnelSpec
+from simulator.sweep import (
+    Recommendation,
+    SweepGrid,
+    SweepSettings,
+    combined_results,
+    recommended_thresholds,
+    replication_results,
+    sweep_results,
+    sweep_summary,
+    task_seed,
+)
 from simulator.speed_to_lead import (
     WON_COLUMNS,
     SpeedToLead,
@@ -55,6 +66,15 @@ from simulator.vocabulary import (
 )
 
 __all__ = [
+    "Recommendation",
+    "SweepGrid",
+    "SweepSettings",
+    "combined_results",
+    "recommended_thresholds",
+    "replication_results",
+    "sweep_results",
+    "sweep_summary",
+    "task_seed",
     "ShadowReplay",
     "replay_funnel",
     "replay_shadow",

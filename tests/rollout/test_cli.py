@@ -177,3 +177,16 @@ def test_simulate_a_scenario_writes_parquet_rates_and_a_plot(tmp_path: Path) -> 
     assert (tmp_path / "s" / "arrivals.svg").read_text().startswith("<svg")
     code, output = run("simulate", "--scenario", tmp_path / "nope.toml", "--out", tmp_path / "x")
     assert code == 1 and "nope.toml" in output
+
+
+def test_sweep_recommends_a_capacity_aware_threshold(tmp_path: Path) -> None:
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
+    code, output = run("sweep", "--scenario", scenario, "--model", MODELS / "candidate.toml", "--thresholds", "50:70:10",
+                       "--reps", "2,8", "--replications", "3", "--out", tmp_path / "sweep")
+    assert code == 0, output
+    assert "capacity-aware MQL threshold" in output
+    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    assert {r["reps"] for r in sweep["recommendations"]} == {2, 8}
+    assert (tmp_path / "sweep" / "results.parquet").is_file() and (tmp_path / "sweep" / "report.html").is_file()
+    code, output = run("sweep", "--scenario", scenario, "--thresholds", "90:50:5", "--out", tmp_path / "bad")
+    assert code == 1 and "90:50:5" in output
