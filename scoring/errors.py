@@ -1,11 +1,13 @@
 """The error tree of scorebench, shared by every package.
 
     ScorebenchError (Exception)
-    ├── ModelFileError (ValueError)      a model file is missing or malformed: file, key, problem
+    ├── ModelFileError (ValueError)      a model file is missing or malformed: file, key, line, problem
+    │   (simulator.scenario.ScenarioFileError is its sibling for scenario files)
     ├── InputDataError (ValueError)      a leads/events/outcomes frame breaks the canonical contract
     ├── SettingsError (ValueError)       a setting or credential is missing or wrong
-    └── CRMError                         defined in connectors.errors (RetriableCRMError, FatalCRMError,
-                                         RecordWriteError, JournalError)
+    └── CRMError                         defined in connectors.errors: RetriableCRMError, FatalCRMError,
+                                         PushInterruptedError, RecordWriteError, JournalError,
+                                         ScoreFieldViolation
 
 The CLI catches ScorebenchError once, prints its message and exits 1. Each error says what is wrong,
 where, and what to do.
