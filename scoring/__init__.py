@@ -20,7 +20,7 @@ from scoring.conversion import (
 )
 from scoring.drift import psi, psi_by_band
 from scoring.engine import score
-from scoring.errors import InputDataError, ModelFileError, ModelProblem, ScorebenchError, SettingsError
+from scoring.errors import ConfigFileError, InputDataError, ModelFileError, ModelProblem, ScorebenchError, SettingsError
 from scoring.fields import ScoreField
 from scoring.model import ModelSpec
 from scoring.model_file import load_model, model_hash, parse_model
@@ -62,6 +62,7 @@ __all__ = [
     "top_band_test",
     "two_proportion_test",
     "CompiledModel",
+    "ConfigFileError",
     "EvaluationCosts",
     "GapTest",
     "InputDataError",

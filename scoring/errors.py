@@ -1,8 +1,9 @@
 """The error tree of scorebench, shared by every package.
 
     ScorebenchError (Exception)
-    ├── ModelFileError (ValueError)      a model file is missing or malformed: file, key, line, problem
-    │   (simulator.scenario.ScenarioFileError is its sibling for scenario files)
+    ├── ConfigFileError (ValueError)     a user's TOML file is missing or malformed: file, key, line, problem
+    │   ├── ModelFileError               a model file
+    │   └── ScenarioFileError            a scenario file (simulator.scenario)
     ├── InputDataError (ValueError)      a leads/events/outcomes frame breaks the canonical contract
     ├── SettingsError (ValueError)       a setting or credential is missing or wrong
     └── CRMError                         defined in connectors.errors: RetriableCRMError, FatalCRMError,
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ScorebenchError",
+    "ConfigFileError",
     "ModelFileError",
     "ModelProblem",
     "InputDataError",
@@ -43,15 +45,24 @@ class ModelProblem:
         return f"{where}{self.key}: {self.problem}"
 
 
-class ModelFileError(ScorebenchError, ValueError):
-    """A model file cannot be used; carries every problem found, not just the first."""
+class ConfigFileError(ScorebenchError, ValueError):
+    """A TOML file a user wrote cannot be used; carries every problem found, not just the first."""
+
+    kind = "file"
+    """What the file is, as the message names it ("model file", "scenario file")."""
 
     def __init__(self, path: str, problems: list[ModelProblem]) -> None:
         self.path = path
         self.problems = list(problems)
         lines = "\n".join(f"  {path}: {p}" for p in self.problems)
         count = len(self.problems)
-        super().__init__(f"model file {path} has {count} problem{'s' * (count != 1)}:\n{lines}")
+        super().__init__(f"{self.kind} {path} has {count} problem{'s' * (count != 1)}:\n{lines}")
+
+
+class ModelFileError(ConfigFileError):
+    """A model file cannot be used; carries every problem found, not just the first."""
+
+    kind = "model file"
 
 
 class InputDataError(ScorebenchError, ValueError):

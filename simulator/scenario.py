@@ -6,7 +6,7 @@
 Sections: [scenario] (name, description), [arrivals] (uniform, poisson or csv), [funnel] (any
 FunnelSpec field), [seasonality], [drift], [team] (any TeamSpec field). Unknown keys are errors;
 every problem is reported at once, each with the file, the dotted key and its line, as a
-ScenarioFileError (ScorebenchError, ValueError). This module is the I/O edge: it reads the scenario
+ScenarioFileError (a ConfigFileError). This module is the I/O edge: it reads the scenario
 and, for `process = "csv"`, the arrivals CSV, and hands arrays to the pure generator.
 """
 
@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from scoring._toml_lines import key_lines, line_of
-from scoring.errors import InputDataError, ModelProblem, ScorebenchError, SettingsError
+from scoring.errors import ConfigFileError, InputDataError, ModelProblem, SettingsError
 from simulator._scenario_schema import (
     SECTION_FIELDS,
     ArrivalsSection,
@@ -61,15 +61,10 @@ __all__ = [
 _Loc = tuple[str | int, ...]
 
 
-class ScenarioFileError(ScorebenchError, ValueError):
+class ScenarioFileError(ConfigFileError):
     """A scenario file cannot be used; carries every problem found (key, line, what is wrong)."""
 
-    def __init__(self, path: str, problems: list[ModelProblem]) -> None:
-        self.path = path
-        self.problems = list(problems)
-        lines = "\n".join(f"  {path}: {p}" for p in self.problems)
-        count = len(self.problems)
-        super().__init__(f"scenario file {path} has {count} problem{'s' * (count != 1)}:\n{lines}")
+    kind = "scenario file"
 
 
 def _sla_default() -> dict[str, float]:
