@@ -7,8 +7,10 @@ and apply each batch in one transaction. `requests` counts write calls, one per 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import time
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +34,10 @@ from scoring.fields import ScoreField
 __all__ = ["LocalCRM", "LOCAL_CAPABILITIES"]
 
 LOCAL_CAPABILITIES = Capabilities(name="local", max_batch_records=10_000, atomic_batches=True)
+WRITE_DELAY_ENV = "SCOREBENCH_LOCAL_WRITE_DELAY"
+"""Seconds each write call waits after committing (a slow CRM, for kill-and-resume tests); default 0."""
+BATCH_RECORDS_ENV = "SCOREBENCH_LOCAL_BATCH_RECORDS"
+"""Records per write call instead of 10,000 (many small batches, for kill-and-resume tests)."""
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _FIELD_SQL_TYPES = {"number": "REAL", "text": "TEXT", "datetime": "TEXT"}
 
@@ -66,6 +72,10 @@ class LocalCRM:
         self.path = Path(path)
         self.requests = 0
         """Write requests served so far: one per non-empty `write_score_values` call."""
+        self._write_delay = _env_number(WRITE_DELAY_ENV, 0.0)
+        batch = int(_env_number(BATCH_RECORDS_ENV, 0))
+        if batch > 0:
+            self.capabilities = dataclasses.replace(LOCAL_CAPABILITIES, max_batch_records=batch)
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
         except sqlite3.Error as exc:
@@ -240,6 +250,8 @@ class LocalCRM:
                 )
                 accepted += len(ids)
                 written_records.update(ids)
+        if self._write_delay > 0:
+            time.sleep(self._write_delay)
         return WriteReport(
             records_written=len(written_records), fields_written=accepted, requests=1, failures=tuple(failures)
         )
@@ -314,6 +326,20 @@ class LocalCRM:
             raise _crm_error(self.path, exc) from exc
         finally:
             cur.close()
+
+
+def _env_number(name: str, default: float) -> float:
+    """A non-negative number from the environment; SettingsError naming the variable when it is not one."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SettingsError(f"{name}={text!r} is not a non-negative number; unset it or give e.g. 0.5")
+    return value
 
 
 def _bindable_values(values: pd.Series, kind: str) -> tuple[list[Any], pd.Series]:

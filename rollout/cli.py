@@ -28,6 +28,14 @@ errors = Console(stderr=True)
 
 DEFAULT_DB = Path("scorebench.sqlite")
 
+from rollout.shadow_cli import approve, shadow_app  # noqa: E402  (sub-commands live with the shadow code)
+
+from rollout.calibrate_cli import calibrate as calibrate_command  # noqa: E402
+
+app.add_typer(shadow_app, name="shadow")
+app.command("approve")(approve)
+app.command("calibrate")(calibrate_command)
+
 
 def _fail(exc: ScorebenchError) -> None:
     errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -39,14 +47,21 @@ def demo(
     out: Annotated[Path, typer.Option(help="Directory for the local CRM, report.html and summary.json.")] = Path("demo-out"),
     leads: Annotated[int, typer.Option(min=200, help="Synthetic leads to generate.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic funnel.")] = 7,
+    shadow_leads: Annotated[int, typer.Option(min=0, help="Leads in the 14-day shadow cycle (0 skips it).")] = 5_000,
 ) -> None:
     """Generate a funnel, load it into a local CRM, score it with both shipped models, push the candidate's
-    scores, and write the comparison report."""
+    scores, and write the comparison report; then run a simulated 14-day shadow cycle (snapshots, report
+    with go/no-go gates, approval, push, undo)."""
     from rollout.demo import run_demo
+    from rollout.shadow_cli import print_gate_table
+    from rollout.shadow_demo import run_shadow_demo
 
     try:
         with progress_bar(console) as progress:
             result = run_demo(out, n_leads=leads, seed=seed, progress=progress)
+        if shadow_leads:
+            with progress_bar(console) as progress:
+                shadow = run_shadow_demo(out / "shadow", n_leads=shadow_leads, seed=seed, progress=progress)
     except ScorebenchError as exc:
         _fail(exc)
     _print_band_table(result.summaries)
@@ -54,6 +69,13 @@ def demo(
                   f"{result.records_written:,} records written ({result.fields_written:,} field changes)")
     console.print(f"report: {result.report}\nsummary: {result.summary}")
     console.print(f"undo the push with: scorebench undo {result.push_id} --db {result.crm_path}")
+    if shadow_leads:
+        console.rule(f"14-day shadow cycle on a simulated CRM ({shadow_leads:,} leads): baseline routes, candidate only scores")
+        print_gate_table(shadow.gates, console)
+        console.print(f"shadow report: {shadow.report.html}")
+        console.print(f"approved by {shadow.approval.approved_by}" + (" (override: NO-GO)" if shadow.gates.verdict != "GO" else "")
+                      + f"; pushed {shadow.push.push_id}: {shadow.push.applied:,} field changes; "
+                      f"undone by {shadow.undo.push_id}: {shadow.undo.applied:,} restored")
 
 
 @app.command()
@@ -170,13 +192,18 @@ def push(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of (UTC); default now.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change plan; write nothing.")] = False,
     resume: Annotated[str | None, typer.Option(help="Finish this interrupted push instead of starting one.")] = None,
+    run: Annotated[str | None, typer.Option(help="Push the approved challenger of this shadow run (and only if approved).")] = None,
+    store: Annotated[Path, typer.Option(help="Shadow state store, for --run.")] = Path(".scorebench/shadow.sqlite"),
 ) -> None:
     """Score the CRM's leads and write changed score fields (and nothing else), journaled for undo."""
     from rollout.commands import push_to_crm, resume_in_crm
+    from rollout.shadow_cli import push_run
 
     try:
         with progress_bar(console) as progress:
-            if resume:
+            if run:
+                result = push_run(run, store, journal, dry_run=dry_run, progress=progress)
+            elif resume:
                 result = resume_in_crm(resume, crm, db, journal, progress=progress)
             elif model is None:
                 raise SettingsError("give --model FILE to push, or --resume PUSH_ID to finish a push")

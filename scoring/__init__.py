@@ -6,6 +6,7 @@
 """
 
 from scoring.band_entries import band_entries
+from scoring.calibration import Calibration, CalibrationSettings, calibrate, history_leads, outcome_labels
 from scoring.compiled import CompiledModel, compile_model
 from scoring.conversion import (
     GapTest,
@@ -46,6 +47,11 @@ from scoring.summary import EvaluationCosts, comparison_summary, model_summary
 from scoring.thresholds import ThresholdMetrics, best_threshold, expected_value_curve, threshold_metrics
 
 __all__ = [
+    "Calibration",
+    "CalibrationSettings",
+    "calibrate",
+    "history_leads",
+    "outcome_labels",
     "MODELS",
     "MOTIONS",
     "SNAPSHOT_COLUMNS",

@@ -1,0 +1,144 @@
+"""`scorebench calibrate`: read a history, suggest fit points (scoring.calibration), write the results.
+
+Writes, into the output directory:
+
+- calibration.json: always; verdict ('ok', 'too_small', 'no_signal'), holdout_roc_auc, n_variables,
+  brier, leaky_columns and every table behind them;
+- model.toml: only when the verdict is 'ok' (a history that cannot support weights gets no model);
+- calibration.html: the reliability diagram and conversion by band, when there is a model.
+
+The history is a CSV export (one row per lead, the target a 0/1 or yes/no column) or a canonical pull
+directory (leads.csv + outcomes.csv, the target a funnel stage such as `won`: a lead is positive when
+it reached that stage; leads without outcomes count as not converted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rollout.data_files import read_frame
+from rollout.plots import figure_svg
+from scoring.calibration import Calibration, CalibrationSettings, calibrate
+from scoring.columns import FUNNEL_STAGES
+from scoring.conversion import stage_reached
+from scoring.errors import InputDataError
+from scoring.model_file import load_model
+
+__all__ = ["CalibrationRun", "read_history", "calibrate_to_dir", "MODEL_FILE", "SUMMARY_FILE", "PLOT_FILE"]
+
+MODEL_FILE = "model.toml"
+SUMMARY_FILE = "calibration.json"
+PLOT_FILE = "calibration.html"
+
+
+@dataclass(frozen=True)
+class CalibrationRun:
+    """A finished run: the calibration, the files written (model None when refused), seconds taken."""
+
+    result: Calibration
+    summary_path: Path
+    model_path: Path | None
+    plot_path: Path | None
+    seconds: float
+
+
+def read_history(path: Path, target: str) -> tuple[pd.DataFrame, str]:
+    """The history as one frame holding `target`, and a short description of where it came from.
+
+    A file is read as a CSV export; a directory as a pull (leads.csv, outcomes.csv) where `target` is a
+    leads column or a funnel stage turned into a 0/1 column of that name.
+    """
+    if path.is_dir():
+        leads = read_frame(path / "leads.csv", "leads")
+        if target in leads.columns:
+            return leads, f"{path.name}/leads.csv"
+        if target not in FUNNEL_STAGES:
+            raise InputDataError(str(path), f"target {target!r} is neither a leads column nor a funnel stage",
+                                 f"use a stage ({', '.join(FUNNEL_STAGES)}) or a column of leads.csv")
+        outcomes = read_frame(path / "outcomes.csv", "outcomes")
+        reached = stage_reached(outcomes, leads["lead_id"].to_numpy(dtype=object), target)
+        return leads.assign(**{target: reached.astype(np.int64)}), f"{path.name} (pull, target stage {target!r})"
+    if not path.is_file():
+        raise InputDataError(str(path), "no such file or directory", "give a CSV export or a pull directory")
+    try:
+        return pd.read_csv(path), path.name
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputDataError(str(path), f"not a readable CSV: {exc}", "export it as UTF-8 CSV with a header row") from None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _figure_html(result: Calibration) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    table = result.reliability
+    left.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
+    left.errorbar(table["predicted"], table["observed"],
+                  yerr=[table["observed"] - table["ci_low"], table["ci_high"] - table["observed"]],
+                  marker="o", capsize=3, color="#1f6feb")
+    left.set_xlabel("predicted probability")
+    left.set_ylabel("observed conversion")
+    left.set_title(f"reliability on the holdout (Brier {result.summary['brier']:.3f})", fontsize=10)
+    left.grid(alpha=0.3)
+    lift = result.lift
+    rates = 100 * lift["rate"].fillna(0.0).to_numpy()
+    right.bar(lift["band"].astype(str), rates, color="#2da44e")
+    for x, (rate, leads) in enumerate(zip(rates, lift["leads"])):
+        right.annotate(f"{rate:.0f}% of {leads:,}", (x, rate), ha="center", textcoords="offset points",
+                       xytext=(0, 3), fontsize=8)
+    right.set_xlabel("score band")
+    right.set_ylabel("% converted")
+    right.set_title(f"conversion by band on the holdout (AUC {result.summary['holdout_roc_auc']:.3f})", fontsize=10)
+    figure.tight_layout()
+    svg = figure_svg(figure)
+    return ("<!doctype html><meta charset='utf-8'><title>scorebench calibration</title>"
+            f"<h1>Calibration of {result.summary['source']}</h1>{svg}")
+
+
+def calibrate_to_dir(history: Path, target: str, out: Path, *, model: Path | None = None, seed: int = 0,
+                     settings: CalibrationSettings = CalibrationSettings(), name: str = "calibrated",
+                     version: str = "1.0.0", today: dt.date | None = None) -> CalibrationRun:
+    """Read `history`, calibrate with `numpy.random.default_rng(seed)` and write the files into `out`."""
+    started = time.perf_counter()
+    frame, source = read_history(history, target)
+    current = load_model(model) if model is not None else None
+    date = today or dt.datetime.now(dt.UTC).date()
+    result = calibrate(frame, target, np.random.default_rng(seed), date=date, settings=settings, current=current,
+                       name=name, version=version, source=source)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / MODEL_FILE
+    plot_path: Path | None = None
+    if result.model_text is not None:
+        model_path.write_text(result.model_text, encoding="utf-8")
+        plot_path = out / PLOT_FILE
+        plot_path.write_text(_figure_html(result), encoding="utf-8")
+    else:
+        model_path.unlink(missing_ok=True)
+        (out / PLOT_FILE).unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    summary = {**result.summary, "seed": seed, "model_file": MODEL_FILE if result.model_text else None,
+               "current_model_file": str(model) if model else None, "runtime_seconds": round(seconds, 2)}
+    summary_path = out / SUMMARY_FILE
+    summary_path.write_text(json.dumps(_plain(summary), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return CalibrationRun(result, summary_path, model_path if result.model_text else None, plot_path, seconds)
