@@ -31,7 +31,7 @@ def lead_scores(db: Path) -> pd.Series:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    code, output = run("demo", "--out", out, "--leads", "6000", "--seed", "11")
+    code, output = run("demo", "--out", out, "--leads", "6000", "--seed", "11", "--shadow-leads", "0")
     assert code == 0, output
     assert "pushed candidate scores" in output
     return out
@@ -190,3 +190,10 @@ def test_sweep_recommends_a_capacity_aware_threshold(tmp_path: Path) -> None:
     assert (tmp_path / "sweep" / "results.parquet").is_file() and (tmp_path / "sweep" / "report.html").is_file()
     code, output = run("sweep", "--scenario", scenario, "--thresholds", "90:50:5", "--out", tmp_path / "bad")
     assert code == 1 and "90:50:5" in output
+
+
+def test_demo_runs_the_shadow_cycle_and_prints_the_gate_table(tmp_path: Path) -> None:
+    code, output = run("demo", "--out", tmp_path / "d", "--leads", "500", "--shadow-leads", "600")
+    assert code == 0, output
+    assert "go / no-go gates" in output and "verdict:" in output
+    assert "undone by" in output and (tmp_path / "d" / "shadow" / "shadow-report" / "report.html").is_file()
