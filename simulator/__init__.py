@@ -64,8 +64,14 @@ from simulator.vocabulary import (
     SOURCES,
     TITLES,
 )
+from simulator.what_if import LIFT_STAGES, WhatIf, WhatIfBench, WhatIfSettings, what_if_model
 
 __all__ = [
+    "LIFT_STAGES",
+    "WhatIf",
+    "WhatIfBench",
+    "WhatIfSettings",
+    "what_if_model",
     "Recommendation",
     "SweepGrid",
     "SweepSettings",
