@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.data_files import read_frame
+from rollout.calibration_plots import calibration_figure
 from rollout.plots import figure_svg
 from scoring.calibration import Calibration, CalibrationSettings, calibrate
 from scoring.columns import FUNNEL_STAGES
@@ -33,7 +34,7 @@ from scoring.conversion import stage_reached
 from scoring.errors import InputDataError
 from scoring.model_file import load_model
 
-__all__ = ["CalibrationRun", "read_history", "calibrate_to_dir", "MODEL_FILE", "SUMMARY_FILE", "PLOT_FILE"]
+__all__ = ["CalibrationRun", "read_history", "calibrate_history", "calibrate_to_dir", "MODEL_FILE", "SUMMARY_FILE", "PLOT_FILE"]
 
 MODEL_FILE = "model.toml"
 SUMMARY_FILE = "calibration.json"
@@ -89,31 +90,19 @@ def _plain(value: Any) -> Any:
 
 
 def _figure_html(result: Calibration) -> str:
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    table = result.reliability
-    left.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
-    left.errorbar(table["predicted"], table["observed"],
-                  yerr=[table["observed"] - table["ci_low"], table["ci_high"] - table["observed"]],
-                  marker="o", capsize=3, color="#1f6feb")
-    left.set_xlabel("predicted probability")
-    left.set_ylabel("observed conversion")
-    left.set_title(f"reliability on the holdout (Brier {result.summary['brier']:.3f})", fontsize=10)
-    left.grid(alpha=0.3)
-    lift = result.lift
-    rates = 100 * lift["rate"].fillna(0.0).to_numpy()
-    right.bar(lift["band"].astype(str), rates, color="#2da44e")
-    for x, (rate, leads) in enumerate(zip(rates, lift["leads"])):
-        right.annotate(f"{rate:.0f}% of {leads:,}", (x, rate), ha="center", textcoords="offset points",
-                       xytext=(0, 3), fontsize=8)
-    right.set_xlabel("score band")
-    right.set_ylabel("% converted")
-    right.set_title(f"conversion by band on the holdout (AUC {result.summary['holdout_roc_auc']:.3f})", fontsize=10)
-    figure.tight_layout()
-    svg = figure_svg(figure)
+    svg = figure_svg(calibration_figure(result))
     return ("<!doctype html><meta charset='utf-8'><title>scorebench calibration</title>"
             f"<h1>Calibration of {result.summary['source']}</h1>{svg}")
+
+
+def calibrate_history(history: Path, target: str, *, exclude: tuple[str, ...] = (), model: Path | None = None,
+                      seed: int = 0, today: dt.date | None = None) -> Calibration:
+    """Calibrate a history file or pull directory without writing anything (for the notebook)."""
+    frame, source = read_history(history, target)
+    settings = CalibrationSettings(exclude=tuple(exclude))
+    current = load_model(model) if model is not None else None
+    return calibrate(frame, target, np.random.default_rng(seed), date=today or dt.datetime.now(dt.UTC).date(),
+                     settings=settings, current=current, source=source)
 
 
 def calibrate_to_dir(history: Path, target: str, out: Path, *, model: Path | None = None, seed: int = 0,

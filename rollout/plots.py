@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -12,10 +13,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["band_lift_figure", "expected_value_figure", "score_distribution_figure", "figure_svg"]
+__all__ = ["ShownFigure", "band_lift_figure", "expected_value_figure", "score_distribution_figure", "figure_svg"]
 
 _COLOURS = ("#1f6feb", "#d1242f", "#2da44e", "#8250df")
 _STAGES = ("accepted", "meeting", "opportunity", "won")
+
+
+@dataclass(frozen=True, eq=False)
+class ShownFigure:
+    """A figure a notebook displays as PNG (IPython's `_repr_png_`), with the Figure kept for tests."""
+
+    figure: Figure
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
 
 
 def figure_svg(figure: Figure) -> str:

@@ -12,7 +12,6 @@ Figures are bare `matplotlib.figure.Figure`s wrapped so a notebook shows them as
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import numpy as np
@@ -20,28 +19,30 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rollout.notebook_env import notebook_leads_per_day
+from rollout.plots import ShownFigure
+from rollout.shadow_run import StoredShadow, stored_shadow
 from scoring.model_file import load_model
 from scoring.shadow import MODELS, MOTIONS, BandMigration
 from simulator.scenario import load_scenario
 from simulator.shadow_replay import ShadowReplay, replay_shadow
 
-__all__ = ["ShownFigure", "agreement_figure", "early_outcomes_figure", "load_figure", "migration_figure",
-           "notebook_shadow_replay"]
+__all__ = ["agreement_figure", "early_outcomes_figure", "load_figure", "migration_figure",
+           "notebook_shadow_replay", "notebook_shadow_run"]
 
 _MODEL_COLOUR = {"champion": "#6e7781", "challenger": "#1f6feb"}
 _MOTION_COLOUR = {"hot": "#d1242f", "warm": "#bf8700", "nurture": "#6e7781"}
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class ShownFigure:
-    """A figure a notebook displays as PNG (IPython's `_repr_png_`), with the Figure kept for tests."""
-
-    figure: Figure
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=80)
-        return buffer.getvalue()
+def notebook_shadow_run(store: str | Path = "../demo-out/shadow/shadow.sqlite", run_id: str | None = None,
+                        scenario: str | Path = "../scenarios/default.toml",
+                        champion: str | Path = "../models/baseline.toml",
+                        challenger: str | Path = "../models/candidate.toml",
+                        days: int = 14, seed: int = 7, leads: float | None = None) -> StoredShadow | ShadowReplay:
+    """The shadow run to explore: the stored run in `store` (the demo's, by default) when that file exists,
+    else a simulated run of the two model files on the scenario (sized by SCOREBENCH_NOTEBOOK_LEADS)."""
+    if Path(store).is_file():
+        return stored_shadow(Path(store), run_id)
+    return notebook_shadow_replay(scenario, champion, challenger, days=days, seed=seed, leads=leads)
 
 
 def notebook_shadow_replay(scenario: str | Path = "scenarios/default.toml",

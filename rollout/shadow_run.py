@@ -46,7 +46,7 @@ from scoring.fields import ScoreField
 from scoring.inputs import as_utc
 from scoring.model_file import load_model, model_hash, parse_model
 from scoring.quality import missing_fields
-from scoring.shadow import MODELS, SNAPSHOT_COLUMNS, snapshot
+from scoring.shadow import MODELS, SNAPSHOT_COLUMNS, RoutingMap, snapshot, tier_load
 
 __all__ = [
     "CLOCKS",
@@ -54,6 +54,8 @@ __all__ = [
     "SnapshotResult",
     "RunStatus",
     "ReportResult",
+    "StoredShadow",
+    "stored_shadow",
     "ApprovalResult",
     "shadow_fields",
     "start_run",
@@ -520,6 +522,31 @@ class ReportResult:
     gates: GateTable
     complete: bool
     days_recorded: int
+
+
+@dataclass(frozen=True, eq=False)
+class StoredShadow:
+    """A stored shadow run's frames for exploring it (the 02_shadow_report notebook): the same fields the
+    simulated replay has, read from the state store."""
+
+    run_id: str
+    snapshots: pd.DataFrame
+    baseline: pd.DataFrame
+    outcomes: pd.DataFrame
+    routing: RoutingMap
+    load: pd.DataFrame
+
+
+def stored_shadow(store_path: Path, run_id: str | None = None) -> StoredShadow:
+    """Snapshots, outcomes seen so far, routing map and load per day of a stored run (default: the latest)."""
+    with ShadowStore(store_path) as store:
+        run = store.run(run_id)
+        snapshots, baseline = run_snapshots(store, run)
+        outcomes = _unparquet(store.cache(run.run_id).get("outcomes"))
+        settings = ShadowSettings.model_validate_json(run.settings)
+    routing = settings.routing()
+    load = tier_load(snapshots, settings.capacity_per_day(), routing, baseline=baseline)
+    return StoredShadow(run.run_id, snapshots, baseline, outcomes, routing, load)
 
 
 def report_run(store_path: Path, run_id: str | None, out: Path, progress: Steps | None = None) -> ReportResult:
