@@ -127,6 +127,7 @@ def shadow_report(run: RunRecord, models: dict[str, CompiledModel], snapshots: p
         "band_entries": _records(entries),
         "settings": json.loads(settings.model_dump_json()),
     }
+    content = _plain(content)  # one pass: gate values and settings may hold inf (e.g. a ratio over a zero rate)
     text = json.dumps(content, sort_keys=True, allow_nan=False)
     report_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     document = json.dumps({"report_hash": report_hash, **content}, indent=2, sort_keys=True, allow_nan=False)

@@ -202,7 +202,7 @@ def push(
     try:
         with progress_bar(console) as progress:
             if run:
-                result = push_run(run, store, journal, dry_run=dry_run, progress=progress)
+                result = push_run(run, store, journal, dry_run=dry_run, progress=progress, as_of=as_of)
             elif resume:
                 result = resume_in_crm(resume, crm, db, journal, progress=progress)
             elif model is None:

@@ -176,7 +176,7 @@ shadow_app.command("approve")(approve)
 
 
 def push_run(run: str, store: Path = DEFAULT_STORE, journal: Path | None = None, dry_run: bool = False,
-             progress: Steps | None = None) -> PushResult:
+             progress: Steps | None = None, as_of: str | None = None) -> PushResult:
     """The approved challenger's scores of `run`, pushed (or planned, dry run); for `scorebench push --run RUN`.
 
     Re-run after an interrupted push, it resumes that push (each pending change written exactly once).
@@ -184,4 +184,4 @@ def push_run(run: str, store: Path = DEFAULT_STORE, journal: Path | None = None,
     """
     from rollout.shadow_run import push_run as push_approved
 
-    return push_approved(store, run, journal=journal, dry_run=dry_run, progress=progress)
+    return push_approved(store, run, journal=journal, dry_run=dry_run, progress=progress, as_of=as_of)

@@ -630,11 +630,11 @@ def approve_run(store_path: Path, run_id: str, by: str, note: str | None = None,
 
 
 def push_run(store_path: Path, run_id: str, journal: Path | None = None, dry_run: bool = False,
-             progress: Steps | None = None) -> PushResult:
+             progress: Steps | None = None, as_of: str | pd.Timestamp | None = None) -> PushResult:
     """Push the approved challenger's scores of a run through the journaled push path (undo with its push id).
 
-    Scores are as of now for a wall-clock run and as of the window's end for a simulated one. Refused
-    unless the run is approved and the challenger file still has the approved hash.
+    Scores are as of `as_of` when given, else now for a wall-clock run and the window's end for a simulated
+    one. Refused unless the run is approved and the challenger file still has the approved hash.
     """
     steps = progress or quiet_steps()
     with ShadowStore(store_path) as store:
@@ -654,7 +654,7 @@ def push_run(store_path: Path, run_id: str, journal: Path | None = None, dry_run
         if not fields:
             raise SettingsError(f"{run.challenger_path} names no [fields.{run.crm}] score fields to push")
         days = store.days(run.run_id)
-        as_of = days[-1].as_of if run.clock == "simulated" else _wall_now()
+        moment = as_utc(as_of) if as_of is not None else (days[-1].as_of if run.clock == "simulated" else _wall_now())
         db = Path(run.db or "unused")
         book_path = journal_path(run.crm, db, journal)
         connector = open_connector(run.crm, db)
@@ -667,9 +667,9 @@ def push_run(store_path: Path, run_id: str, journal: Path | None = None, dry_run
                                        progress=steps.counter(f"resuming {unfinished[-1]}"))
                 steps.step(f"reading leads and events from {run.crm}")
                 frames, _, _ = _read_crm(connector, {}, None)
-                known, seen = _known_at(_timeline(frames), as_of)
+                known, seen = _known_at(_timeline(frames), moment)
                 steps.step(f"scoring {len(known):,} leads with the approved challenger")
-                scores = score(known, seen, challenger, as_of)
+                scores = score(known, seen, challenger, moment)
                 push_id = None
                 if not dry_run:
                     push_id = new_push_id()
