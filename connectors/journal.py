@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from connectors._codec import decoded_values, encoded_values
+from connectors._sqlite import transaction
 from connectors.errors import JournalError
 from scoring.fields import ScoreField
 
@@ -278,19 +279,11 @@ class PushJournal:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
         """A write transaction that holds the database lock from its start; rolled back on error."""
-        cur = self._conn.cursor()
         try:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._conn) as cur:
                 yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
         except sqlite3.Error as exc:
             raise JournalError(f"push journal {self.path}: {exc}") from exc
-        finally:
-            cur.close()
 
 
 def _now() -> str:

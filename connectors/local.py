@@ -25,6 +25,7 @@ import pandas as pd
 from connectors._local_frames import (
     TABLE_COLUMNS, canonical_frame, duplicated_keys, sql_type, stored_instant, unknown_stages, validated_rows,
 )
+from connectors._sqlite import transaction
 from connectors.errors import FatalCRMError, RetriableCRMError, ScoreFieldViolation
 from connectors.guard import CheckedChanges, changes_frame, score_field_names
 from connectors.protocol import Capabilities, FieldPlan, RecordFailure, WriteReport
@@ -313,19 +314,11 @@ class LocalCRM:
     @contextmanager
     def _transaction(self, immediate: bool = True) -> Iterator[sqlite3.Cursor]:
         """One transaction (a write lock from its start when `immediate`); rolled back on any error."""
-        cur = self._conn.cursor()
         try:
-            cur.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            try:
+            with transaction(self._conn, immediate) as cur:
                 yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
         except sqlite3.Error as exc:
             raise _crm_error(self.path, exc) from exc
-        finally:
-            cur.close()
 
 
 def _env_number(name: str, default: float) -> float:

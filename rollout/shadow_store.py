@@ -35,7 +35,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors._sqlite import transaction
 from scoring.errors import ScorebenchError
 
 __all__ = [
@@ -241,19 +242,8 @@ class ShadowStore:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        else:
-            cur.execute("COMMIT")
-        finally:
-            cur.close()
+    def _transaction(self) -> AbstractContextManager[sqlite3.Cursor]:
+        return transaction(self._conn)
 
     # ---- models and runs --------------------------------------------------------------------------
 
