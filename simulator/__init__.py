@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from simulator.arrivals import ARRIVAL_COLUMNS, arrival_weights, arrivals_from_scores, synthetic_arrivals
 from simulator.capacity import FORMULA_VS_QUEUE_COLUMNS, ErlangC, erlang_c, formula_vs_queue, rep_load
+from simulator.chunked import ChunkedResult, simulate_in_chunks
 from simulator.funnel import LATENT_COLUMNS, Funnel, generate_funnel
 from simulator.reps import Rep, RoutingPolicy, rep_team
 from simulator.routing import (
@@ -67,6 +68,8 @@ from simulator.vocabulary import (
 from simulator.what_if import LIFT_STAGES, WhatIf, WhatIfBench, WhatIfSettings, what_if_model
 
 __all__ = [
+    "ChunkedResult",
+    "simulate_in_chunks",
     "LIFT_STAGES",
     "WhatIf",
     "WhatIfBench",

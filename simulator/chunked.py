@@ -1,0 +1,339 @@
+"""Large funnels chunk by chunk: generate -> score -> MQL time, keeping per-lead arrays for MQLs only.
+
+    result = simulate_in_chunks(FunnelSpec(n_leads=1_000_000, history_days=90, ...), model, seed=7)
+
+Each chunk is an independent funnel of whole accounts (`generate_funnel` at the chunk's share of n_leads,
+same as_of and history), drawn from its own seed `chunk_seeds(seed, n_chunks)[i]`, so a chunk's result
+does not depend on the order chunks run in. A chunk is scored, its events are dropped, and only the MQLs'
+arrival second, tier code, segment code, base propensity and uniform draw are kept (plus counts); after the
+last chunk every MQL is routed together through one team (`route_arrays`) and speed to lead decides wins.
+Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
+
+An MQL arrives when its running points first reach its threshold: fit points plus each event's decayed
+behaviour points, evaluated at the lead's events (decay "none" or exponential; repeat caps, inactivity,
+account and negative points are left out of the running estimate, which is exact for a model without
+them). A lead whose as_of score is an MQL but whose running estimate never gets there arrives at its last
+event (its creation if it has none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing
+import resource
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scoring.compiled import CompiledModel
+from scoring.engine import score
+from scoring.errors import SettingsError
+from scoring.event_arrays import lead_positions
+from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
+from simulator._sampling import BoolArray, FloatArray, IntArray
+from simulator._scenario_time import has_volume_season
+from simulator.funnel import generate_funnel
+from simulator.reps import Rep, RoutingPolicy, rep_team
+from simulator.routing import compile_routing, route_arrays, vocabulary_codes
+from simulator.spec import FunnelSpec
+from simulator.speed_to_lead import SpeedToLead, speed_adjusted_propensity
+from simulator.vocabulary import SEGMENTS
+
+__all__ = ["ChunkedResult", "MQLArrivals", "chunk_seeds", "chunk_sizes", "mql_arrivals", "simulate_in_chunks",
+           "sized_team"]
+
+_DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class ChunkedResult:
+    """Totals of a chunked simulation (counts over every lead of every chunk)."""
+
+    leads: int
+    events: int
+    mqls: int
+    routed: int
+    worked: int
+    sla_breach_rate: float
+    """Share of routed MQLs first-touched after the tier's SLA (or untouched with the deadline inside the
+    horizon), on the wall clock as `route` reports."""
+    mean_queue_hours: float
+    """Mean hours from MQL arrival to first touch over worked MQLs."""
+    wins: int
+    """Won leads after speed to lead (every lead; leads that are not routed keep their base propensity)."""
+    reps: int
+    chunks: int
+    workers: int
+    seconds: float
+    """Wall-clock seconds of the whole run."""
+    peak_rss_mib: float
+    """High-water resident memory in MiB: this process's ru_maxrss, plus `workers` times the largest worker's
+    (an upper bound on what was resident at once when chunks ran in worker processes)."""
+    lead_days: float = field(default=0.0)
+    """leads x history days: the simulated volume."""
+
+
+def chunk_sizes(n_leads: int, chunk_leads: int) -> list[int]:
+    """Leads per chunk: ceil(n_leads / chunk_leads) chunks of near-equal size summing to n_leads."""
+    n_chunks = max(1, math.ceil(n_leads / chunk_leads))
+    base, extra = divmod(n_leads, n_chunks)
+    return [base + (1 if i < extra else 0) for i in range(n_chunks)]
+
+
+def chunk_seeds(seed: int, n_chunks: int) -> list[tuple[np.random.SeedSequence, np.random.SeedSequence]]:
+    """(funnel seed, outcome-draw seed) per chunk, from SeedSequence(seed).spawn(n_chunks)."""
+    return [tuple(child.spawn(2)) for child in np.random.SeedSequence(seed).spawn(n_chunks)]  # type: ignore[misc]
+
+
+@dataclass(frozen=True, eq=False)
+class MQLArrivals:
+    """One chunk's MQLs as arrays (arrival in seconds after the routing start) and its counts."""
+
+    arrival: FloatArray
+    tier: IntArray
+    """Index into the policy's tier_order: 0 ("A") for the model's top tier, 1 ("B") for other MQLs."""
+    segment: IntArray
+    """Index into simulator.vocabulary.SEGMENTS (routing.compile_routing's segments), -1 for none."""
+    propensity: FloatArray
+    uniform: FloatArray
+    leads: int
+    events: int
+    base_wins: int
+    """Wins among the chunk's leads that are not MQLs (base propensity, never routed)."""
+
+
+def _exponential_rate(decay: Callable[[FloatArray], FloatArray]) -> float | None:
+    """Halvings per day when `decay` is 2 ** (-days * rate) (0 for no decay); None for any other curve."""
+    probe = np.array([0.0, 0.5, 1.0, 2.0, 7.0, 45.0, 400.0])
+    d = np.asarray(decay(probe), dtype=np.float64)
+    if d[0] != 1.0 or d[2] <= 0.0:
+        return None
+    rate = -math.log2(d[2])
+    expected = np.exp2(-rate * probe)
+    return rate if np.allclose(d, expected, rtol=1e-9, atol=1e-12) else None
+
+
+def _decayed_running_sums(points: FloatArray, t_days: FloatArray, first: BoolArray, rate: float) -> FloatArray:
+    """Per event, the lead's points so far decayed to that event: S_k = S_(k-1) * 2 ** (-rate * gap) + p_k.
+
+    Events are grouped by lead (`first` marks each lead's first event) and sorted by time within a lead; the
+    recurrence runs once per event rank (k-th event of every lead at once), so it is exact for any span.
+    """
+    n = points.size
+    group_start = np.flatnonzero(first)
+    rank = np.arange(n) - np.repeat(group_start, np.diff(np.r_[group_start, n]))
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
+    out = points.astype(np.float64, copy=True)
+    for k in range(1, bounds.size - 1):
+        idx = by_rank[bounds[k]:bounds[k + 1]]
+        out[idx] += out[idx - 1] * np.exp2(-rate * (t_days[idx] - t_days[idx - 1]))
+    return out
+
+
+def _running_crossing(lead: IntArray, t_days: FloatArray, type_code: IntArray, names: tuple[str, ...],
+                      value: FloatArray, fit_part: FloatArray, threshold: FloatArray, model: CompiledModel,
+                      n_leads: int) -> FloatArray:
+    """Days (after the routing start) of each lead's first event whose running score reaches its threshold;
+    NaN for leads that never reach it. Events sorted by (lead, time)."""
+    crossing = np.full(n_leads, np.nan)
+    if lead.size == 0:
+        return crossing
+    first = np.r_[True, lead[1:] != lead[:-1]]
+    behaviour = np.zeros(lead.size)
+    by_rate: dict[float, FloatArray] = {}
+    for action in model.actions:
+        rate = _exponential_rate(action.decay)
+        if rate is None or action.event not in names:
+            continue
+        mask = type_code == names.index(action.event)
+        if action.min_value is not None:
+            mask &= value >= action.min_value
+        by_rate.setdefault(rate, np.zeros(lead.size))[mask] += action.points
+    for rate, points in by_rate.items():
+        behaviour += _decayed_running_sums(points, t_days, first, rate)
+    if model.combine == "sum":
+        running = fit_part[lead] + behaviour
+    else:
+        w_behaviour = model.weights[1]
+        running = fit_part[lead] + w_behaviour * np.clip(behaviour / model.behaviour_max, 0.0, 1.0) * 100.0
+    hit = np.flatnonzero(running >= threshold[lead] - 1e-9)
+    if hit.size:
+        lead_hit = lead[hit]
+        keep = np.r_[True, lead_hit[1:] != lead_hit[:-1]]
+        crossing[lead_hit[keep]] = t_days[hit[keep]]
+    return crossing
+
+
+def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.SeedSequence,
+                 draw_seed: np.random.SeedSequence, start: pd.Timestamp, tier_codes: tuple[int, int]) -> MQLArrivals:
+    """Generate, score and reduce one chunk to its MQLs' arrays (events are dropped before returning).
+
+    Args:
+        spec: the chunk's funnel spec (n_leads = the chunk's size).
+        model: the compiled scoring model.
+        funnel_seed, draw_seed: the chunk's seeds (see chunk_seeds).
+        start: the routing start (UTC midnight); arrivals are seconds after it.
+        tier_codes: policy tier codes of (top-tier MQL, other MQL).
+    """
+    funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
+    leads, events = funnel.leads, funnel.events
+    n_events = len(events)
+    scores = score(leads, events, model, spec.as_of)
+    mql = scores["mql"].to_numpy(dtype=bool)
+    base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
+    uniform = np.random.default_rng(draw_seed).random(len(leads))
+    base_wins = int((uniform[~mql] < base[~mql]).sum())
+    rows = np.flatnonzero(mql)
+
+    fit_raw = matcher_masks(ColumnCodes(with_email_domain(leads.iloc[rows])), model.fit_rules).astype(np.float64) \
+        @ np.array([r.points for r in model.fit_rules], dtype=np.float64) if model.fit_rules else np.zeros(rows.size)
+    if model.combine == "sum":
+        fit_part = fit_raw
+    else:
+        fit_part = model.weights[0] * np.clip(fit_raw / model.fit_max, 0.0, 1.0) * 100.0
+    position = lead_positions(leads["lead_id"].iloc[rows].reset_index(drop=True), events["lead_id"])
+    keep = position >= 0
+    ev = events.loc[keep]
+    at = (ev["at"].to_numpy("datetime64[ns]").view(np.int64) - start.value) / 1e9 / _DAY_S
+    type_code, names = pd.factorize(ev["type"])
+    value = ev["value"].to_numpy(np.float64, na_value=np.nan) if "value" in ev.columns else np.full(len(ev), np.nan)
+    del events, ev, funnel
+    lead_of_event = position[keep]
+    step_lead, step_at = np.diff(lead_of_event), np.diff(at)
+    if np.all((step_lead > 0) | ((step_lead == 0) & (step_at >= 0))):  # generate_funnel sorts by (lead, at)
+        order = np.arange(lead_of_event.size)
+    else:
+        order = np.lexsort((at, lead_of_event))
+    crossing = _running_crossing(lead_of_event[order], at[order], type_code[order].astype(np.int64),
+                                 tuple(str(n) for n in names), value[order], fit_part,
+                                 scores["mql_threshold"].to_numpy(np.float64)[rows], model, rows.size)
+    created = (leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)[rows] - start.value) / 1e9 / _DAY_S
+    last = np.full(rows.size, np.nan)
+    if lead_of_event.size:
+        np.fmax.at(last, lead_of_event, at)
+    arrival = np.where(np.isnan(crossing), np.where(np.isnan(last), created, last), crossing)
+    arrival = np.maximum(arrival, created) * _DAY_S
+    hot = (scores["tier"].to_numpy()[rows] == model.tier_names[-1])
+    tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
+    segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)
+    return MQLArrivals(arrival, tier, segment, base[rows], uniform[rows], len(leads), n_events, base_wins)
+
+
+_ChunkTask = tuple[FunnelSpec, np.random.SeedSequence, np.random.SeedSequence, pd.Timestamp, tuple[int, int]]
+_worker_model: list[CompiledModel] = []
+"""The model of a worker process, set once by _init_worker (forked, so it is never pickled)."""
+
+
+def _init_worker(model: CompiledModel) -> None:
+    _worker_model[:] = [model]
+
+
+def _chunk_in_worker(task: _ChunkTask) -> MQLArrivals:
+    spec, funnel_seed, draw_seed, start, tier_codes = task
+    return mql_arrivals(spec, _worker_model[0], funnel_seed, draw_seed, start, tier_codes)
+
+
+def _chunk_results(tasks: list[_ChunkTask], model: CompiledModel, workers: int) -> Iterator[MQLArrivals]:
+    """Each chunk's reduction in chunk order, in this process or in `workers` forked processes."""
+    if workers <= 1 or len(tasks) <= 1:
+        for spec, funnel_seed, draw_seed, start, tier_codes in tasks:
+            yield mql_arrivals(spec, model, funnel_seed, draw_seed, start, tier_codes)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_init_worker,
+                             initargs=(model,)) as pool:
+        yield from pool.map(_chunk_in_worker, tasks)
+
+
+def sized_team(mqls: int, start: pd.Timestamp, days: int, *, capacity: int = 20, utilisation: float = 0.85,
+               ) -> tuple[Rep, ...]:
+    """SDRs (9-17 UTC weekdays, `capacity` first touches a day) for `utilisation` of capacity by `mqls` over
+    `days` days from `start`."""
+    weekdays = max(1, sum((start.weekday() + d) % 7 < 5 for d in range(days)))
+    return rep_team(max(1, math.ceil(mqls / weekdays / capacity / utilisation)), sdr_capacity=capacity)
+
+
+def _peak_rss_mib(workers: int) -> float:
+    """ru_maxrss of this process plus `workers` times the largest finished child's, in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers else 0
+    return (own + workers * children) / 1024.0
+
+
+def simulate_in_chunks(spec: FunnelSpec, model: CompiledModel, team: tuple[Rep, ...] | None = None,
+                       policy: RoutingPolicy | None = None, seed: int = 0, chunk_leads: int = 250_000, *,
+                       speed: SpeedToLead | None = None, tail_days: int = 14, workers: int = 1,
+                       progress: Callable[[int, int], None] | None = None) -> ChunkedResult:
+    """Simulate spec.n_leads leads x spec.history_days days in chunks of at most `chunk_leads` leads.
+
+    Args:
+        spec: the whole funnel; n_leads is split over chunks (n_accounts, if set, in proportion).
+        model: compiled scoring model; MQL = its `mql` flag at as_of, top tier -> tier "A", else "B".
+        team: reps for the whole funnel; None sizes SDRs to ~85% of capacity (see `sized_team`).
+        policy: routing policy (default: tiers A and B to SDRs, no overflow).
+        seed: root seed; chunk i draws from chunk_seeds(seed, n_chunks)[i].
+        chunk_leads: most leads per chunk (peak memory scales with this, not with n_leads).
+        speed: the speed-to-lead curve (default SpeedToLead()).
+        tail_days: routing runs this many days past as_of so the last MQLs can be worked.
+        workers: processes generating and scoring chunks (forked; 1 = this process). Results do not depend
+            on it: each chunk has its own seed and chunks are combined in chunk order.
+        progress: called with (chunks done, chunks in all) after each chunk.
+
+    Returns:
+        ChunkedResult totals.
+
+    Raises:
+        SettingsError: spec draws leads per day (leads_per_day, a peak-season volume), which chunks cannot split.
+    """
+    if spec.leads_per_day is not None or has_volume_season(spec) or chunk_leads < 1:
+        raise SettingsError(
+            f"simulate_in_chunks splits n_leads over chunks: needs leads_per_day=None and no peak-season volume "
+            f"multiplier (got leads_per_day={spec.leads_per_day}, peak_volume_multiplier="
+            f"{spec.peak_volume_multiplier}) and chunk_leads >= 1 (got {chunk_leads}); set n_leads instead")
+    began = time.perf_counter()
+    policy = policy or RoutingPolicy(tier_roles={"A": ("sdr",), "B": ("sdr",)}, overflow_roles=())
+    speed = speed or SpeedToLead()
+    sizes = chunk_sizes(spec.n_leads, chunk_leads)
+    seeds = chunk_seeds(seed, len(sizes))
+    start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
+    days = float((spec.as_of - start) / pd.Timedelta(days=1)) + tail_days
+    tier_codes = (policy.tier_order.index("A"), policy.tier_order.index("B"))
+    tasks: list[_ChunkTask] = []
+    for size, (funnel_seed, draw_seed) in zip(sizes, seeds, strict=True):
+        accounts = None if spec.n_accounts is None else max(1, round(spec.n_accounts * size / spec.n_leads))
+        tasks.append((dataclasses.replace(spec, n_leads=size, n_accounts=accounts), funnel_seed, draw_seed, start,
+                      tier_codes))
+    parts: list[MQLArrivals] = []
+    for part in _chunk_results(tasks, model, workers):
+        parts.append(part)
+        if progress is not None:
+            progress(len(parts), len(sizes))
+    arrival = np.concatenate([p.arrival for p in parts])
+    tier = np.concatenate([p.tier for p in parts])
+    segment = np.concatenate([p.segment for p in parts])
+    base = np.concatenate([p.propensity for p in parts])
+    uniform = np.concatenate([p.uniform for p in parts])
+    crew = team if team is not None else sized_team(arrival.size, start, spec.history_days)
+    plan = compile_routing(crew, policy, start, days)
+    routed = route_arrays(plan, arrival, tier, segment)
+    delay_h = np.where(routed.worked, routed.start - arrival, np.nan) / 3600.0
+    speed_tier = np.array([speed.tier_order.index(t) for t in policy.tier_order])[tier]
+    won = uniform < speed_adjusted_propensity(base, delay_h, speed_tier, routed.routed, speed)
+    n_routed = int(routed.routed.sum())
+    done = routed.routed & routed.worked
+    leads = sum(p.leads for p in parts)
+    return ChunkedResult(
+        leads=leads, events=sum(p.events for p in parts), mqls=int(arrival.size), routed=n_routed,
+        worked=int(done.sum()),
+        sla_breach_rate=float(routed.sla_breached[routed.routed].mean()) if n_routed else math.nan,
+        mean_queue_hours=float(delay_h[done].mean()) if done.any() else math.nan,
+        wins=int(won.sum()) + sum(p.base_wins for p in parts), reps=len(crew), chunks=len(sizes),
+        workers=max(1, min(workers, len(sizes))), seconds=time.perf_counter() - began,
+        peak_rss_mib=_peak_rss_mib(workers if workers > 1 and len(sizes) > 1 else 0),
+        lead_days=float(leads) * spec.history_days)
