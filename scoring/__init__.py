@@ -5,8 +5,10 @@
     lift = lift_curve(scores, outcomes)
 """
 
+import importlib as _importlib
+from typing import Any as _Any
+
 from scoring.band_entries import band_entries
-from scoring.calibration import Calibration, CalibrationSettings, calibrate, history_leads, outcome_labels
 from scoring.compiled import CompiledModel, compile_model
 from scoring.conversion import (
     GapTest,
@@ -102,3 +104,15 @@ __all__ = [
     "tier_conversion_ratio",
     "wilson_interval",
 ]
+
+_LAZY = {name: "scoring.calibration" for name in
+         ("Calibration", "CalibrationSettings", "calibrate", "history_leads", "outcome_labels")}
+"""Loaded on first use: calibration needs scikit-learn, which would add ~1 s to every `import scoring`."""
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scoring' has no attribute {name!r}")
