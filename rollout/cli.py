@@ -287,7 +287,8 @@ def _print_push(result: object, dry_run: bool) -> None:
 
     assert isinstance(result, PushResult)
     verb = "would change" if dry_run else "changed"
-    console.print(f"push {result.push_id}: {verb} {result.planned:,} field values; "
+    label = f"push {result.push_id}" if result.push_id else "dry run"
+    console.print(f"{label}: {verb} {result.planned:,} field values; "
                   f"applied {result.applied:,}, failed {result.failed:,}, conflicts {result.skipped:,}")
     if len(result.field_counts):
         counts = result.field_counts.reset_index()
