@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.dtypes import StringDType
 import pandas as pd
 
 from scoring.columns import ACCOUNT_COLUMNS, LEAD_COLUMNS
@@ -158,21 +159,22 @@ def _emails(spec: FunnelSpec, accounts: Accounts, account: IntArray, is_free_mai
             is_competitor: BoolArray, rng: np.random.Generator) -> np.ndarray:
     """first.last@<account domain>, digits@free-mail, first.last@competitor; unique per lead."""
     n = account.size
-    first = labels(FIRST_NAMES, rng.integers(len(FIRST_NAMES), size=n))
-    last = labels(LAST_NAMES, rng.integers(len(LAST_NAMES), size=n))
-    local = np.char.add(np.char.add(first, "."), last)
-    digits = rng.integers(1, 1000, size=n).astype(np.str_)
-    local = np.where(is_free_mail, np.char.add(local, digits), local)
-    free = labels(spec.free_mail_domains, rng.integers(len(spec.free_mail_domains), size=n))
-    rival = labels(spec.competitor_domains, rng.integers(len(spec.competitor_domains), size=n))
-    domain = np.where(is_competitor, rival, np.where(is_free_mail, free, accounts.domain[account]))
-    email = np.char.add(np.char.add(local, "@"), domain)
-    duplicated = pd.Series(email).duplicated().to_numpy()
+    text = StringDType()  # numpy's variable-width strings: concatenation runs in C, ~3x faster than "<U"
+    first = labels(FIRST_NAMES, rng.integers(len(FIRST_NAMES), size=n)).astype(text)
+    last = labels(LAST_NAMES, rng.integers(len(LAST_NAMES), size=n)).astype(text)
+    local = np.strings.add(np.strings.add(first, "."), last)
+    digits = rng.integers(1, 1000, size=n).astype(text)
+    local = np.where(is_free_mail, np.strings.add(local, digits), local)
+    free = labels(spec.free_mail_domains, rng.integers(len(spec.free_mail_domains), size=n)).astype(text)
+    rival = labels(spec.competitor_domains, rng.integers(len(spec.competitor_domains), size=n)).astype(text)
+    domain = np.where(is_competitor, rival, np.where(is_free_mail, free, accounts.domain[account].astype(text)))
+    email = np.strings.add(np.strings.add(local, "@"), domain)
+    duplicated = pd.Series(email.astype(object)).duplicated().to_numpy()
     if duplicated.any():
-        suffix = np.char.add(".", np.arange(1, n + 1).astype(np.str_))
-        local = np.where(duplicated, np.char.add(local, suffix), local)
-        email = np.char.add(np.char.add(local, "@"), domain)
-    return email
+        suffix = np.strings.add(".", np.arange(1, n + 1).astype(text))
+        local = np.where(duplicated, np.strings.add(local, suffix), local)
+        email = np.strings.add(np.strings.add(local, "@"), domain)
+    return email.astype(object)
 
 
 def draw_contacts(spec: FunnelSpec, accounts: Accounts, committee_account: BoolArray,
