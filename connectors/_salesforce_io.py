@@ -19,7 +19,7 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
 from simple_salesforce.exceptions import (
-    SalesforceError, SalesforceExpiredSession, SalesforceGeneralError, SalesforceMalformedRequest,
+    SalesforceError, SalesforceExpiredSession, SalesforceMalformedRequest,
     SalesforceOperationError, SalesforceRefusedRequest, SalesforceResourceNotFound,
 )
 from urllib3.exceptions import HTTPError as Urllib3Error

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from connectors.journal import PushJournal
+from connectors.local import LocalCRM
+from connectors.testing import sample_funnel
 
 AS_OF = pd.Timestamp("2026-11-01T00:00:00Z")
 EVENT_TYPES = ("demo_request", "pricing_page", "case_study", "webinar", "blog_read", "email_open",
@@ -75,3 +80,18 @@ def random_funnel(seed: int, n_leads: int = 200, events_per_lead: float = 6.0) -
 def funnel() -> RandomFunnel:
     """Factory: random_funnel(seed, n_leads=200) -> (leads, events)."""
     return random_funnel
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[LocalCRM]:
+    """A local CRM at tmp_path/crm.sqlite seeded with the 8-lead sample funnel; closed afterwards."""
+    with LocalCRM(tmp_path / "crm.sqlite") as connector:
+        connector.load_funnel(*sample_funnel())
+        yield connector
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[PushJournal]:
+    """An empty push journal in its own file; closed afterwards."""
+    with PushJournal(tmp_path / "journal.sqlite") as opened:
+        yield opened

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from rollout.cli import app
 from simulator import FunnelSpec, generate_funnel
+from tests.connectors.fake_orgs import start_fake_org
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes" / "cli"
@@ -48,24 +49,7 @@ def _recorder() -> vcr.VCR:
 def _fake_org(crm: str, stack: ExitStack) -> dict[str, str]:
     """Start a seeded fake org (only when recording) and return the environment pointing at it."""
     funnel = generate_funnel(FunnelSpec(n_leads=30), np.random.default_rng(11))
-    frames = (funnel.leads, funnel.accounts, funnel.events, funnel.outcomes)
-    if crm == "salesforce":
-        from connectors._salesforce_mapping import load_mapping
-        from tests.connectors.fake_salesforce import FakeSalesforce
-
-        fake = FakeSalesforce(page_size=20)
-        stack.callback(fake.stop)
-        fake.seed(load_mapping(), *frames)
-        fake.add_permission_set("Scorebench_Integration")
-        return {"SF_SESSION_ID": fake.token, "SF_INSTANCE_URL": fake.instance_url, "SF_CA_BUNDLE": fake.ca_file,
-                "SF_PERMISSION_SET": "Scorebench_Integration"}
-    from connectors._hubspot_mapping import load_mapping as hubspot_mapping
-    from tests.connectors.fake_hubspot import FakeHubSpot, load_funnel
-
-    hub = FakeHubSpot().start()
-    stack.callback(hub.stop)
-    load_funnel(hub, *frames, hubspot_mapping())
-    return {"HUBSPOT_ACCESS_TOKEN": hub.token, "HUBSPOT_HOST": hub.url}
+    return start_fake_org(crm, funnel, stack, page_size=20)[0]
 
 
 REPLAY_ENV = {

@@ -4,6 +4,7 @@ client libraries over HTTP, a loopback fake org speaking the documented wire for
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,13 +13,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from connectors._hubspot_mapping import load_mapping as load_hubspot_mapping
-from connectors._salesforce_mapping import load_mapping as load_salesforce_mapping
 from rollout.cli import app
 from simulator import FunnelSpec, generate_funnel
-from tests.connectors.fake_hubspot import FakeHubSpot
-from tests.connectors.fake_hubspot import load_funnel as load_hubspot_funnel
-from tests.connectors.fake_salesforce import FakeSalesforce
+from tests.connectors.fake_orgs import start_fake_org
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "candidate.toml"
 runner = CliRunner()
@@ -38,28 +35,13 @@ def small_funnel():  # noqa: ANN201 - a Funnel
 @pytest.fixture(params=["salesforce", "hubspot"])
 def org(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Org]:
     funnel = small_funnel()
-    frames = (funnel.leads, funnel.accounts, funnel.events, funnel.outcomes)
-    if request.param == "salesforce":
-        fake = FakeSalesforce(page_size=25)
-        fake.seed(load_salesforce_mapping(), *frames)
-        fake.add_permission_set("Scorebench_Integration")
-        environ = {"SF_SESSION_ID": fake.token, "SF_INSTANCE_URL": fake.instance_url, "SF_CA_BUNDLE": fake.ca_file,
-                   "SF_PERMISSION_SET": "Scorebench_Integration"}
-        found = Org("salesforce", environ, "Lead_Score__c", len(funnel.leads))
-        stop = fake.stop
-    else:
-        fake_hs = FakeHubSpot().start()
-        load_hubspot_funnel(fake_hs, *frames, load_hubspot_mapping())
-        environ = {"HUBSPOT_ACCESS_TOKEN": fake_hs.token, "HUBSPOT_HOST": fake_hs.url}
-        found = Org("hubspot", environ, "sb_lead_score", len(funnel.leads))
-        stop = fake_hs.stop
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    try:
-        yield found
-    finally:
-        stop()
+    field = {"salesforce": "Lead_Score__c", "hubspot": "sb_lead_score"}[request.param]
+    with ExitStack() as stack:
+        environ, _ = start_fake_org(request.param, funnel, stack)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        yield Org(request.param, environ, field, len(funnel.leads))
 
 
 def run(*args: object) -> tuple[int, str]:

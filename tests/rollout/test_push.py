@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +17,7 @@ from connectors.journal import PushJournal
 from connectors.local import LocalCRM
 from connectors.protocol import BULK_BATCH_RECORDS, Capabilities, WriteReport
 from connectors.testing import (
-    SAMPLE_SCORE_FIELDS, ConnectorWrapper, CountingConnector, InterruptingConnector, sample_funnel, synthetic_scores,
+    SAMPLE_SCORE_FIELDS, ConnectorWrapper, CountingConnector, InterruptingConnector, synthetic_scores,
 )
 from rollout._send import RequestPacer
 from rollout.push import new_push_id, plan_changes, push_scores, resume_push, score_field_values, undo_push
@@ -30,21 +28,6 @@ FIELDS = list(SAMPLE_SCORE_FIELDS)
 TOTAL = ScoreField("total", "lead_score", "number")
 BAND = ScoreField("band", "score_band", "text")
 STAMP = ScoreField("scored_at", "scored_at", "datetime")
-
-
-@pytest.fixture
-def crm(tmp_path: Path) -> Iterator[LocalCRM]:
-    """A local CRM seeded with the 8-lead sample funnel."""
-    with LocalCRM(tmp_path / "crm.sqlite") as connector:
-        connector.load_funnel(*sample_funnel())
-        yield connector
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[PushJournal]:
-    """A push journal in its own file."""
-    with PushJournal(tmp_path / "journal.sqlite") as opened:
-        yield opened
 
 
 @pytest.fixture

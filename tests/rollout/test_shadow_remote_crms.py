@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,17 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors._hubspot_mapping import load_mapping as load_hubspot_mapping
-from connectors._salesforce_mapping import load_mapping as load_salesforce_mapping
 from connectors.errors import CRMError
 from connectors.registry import open_connector
 from rollout.shadow_run import snapshot_run, start_run
 from rollout.shadow_store import ShadowStore
 from scoring.fields import ScoreField
 from simulator import FunnelSpec, generate_funnel
-from tests.connectors.fake_hubspot import FakeHubSpot
-from tests.connectors.fake_hubspot import load_funnel as load_hubspot_funnel
-from tests.connectors.fake_salesforce import FakeSalesforce
+from tests.connectors.fake_orgs import start_fake_org
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -38,28 +35,13 @@ class Org(NamedTuple):
 def org(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Org]:
     spec = FunnelSpec(n_leads=40)
     funnel = generate_funnel(spec, np.random.default_rng(5))
-    frames = (funnel.leads, funnel.accounts, funnel.events, funnel.outcomes)
-    if request.param == "salesforce":
-        fake = FakeSalesforce(page_size=25)
-        fake.seed(load_salesforce_mapping(), *frames)
-        fake.add_permission_set("Scorebench_Integration")
-        environ = {"SF_SESSION_ID": fake.token, "SF_INSTANCE_URL": fake.instance_url, "SF_CA_BUNDLE": fake.ca_file,
-                   "SF_PERMISSION_SET": "Scorebench_Integration"}
-        found = Org("salesforce", "Lead_Score__c", "shadow_Lead_Score__c", fake, spec.as_of, len(funnel.leads))
-        stop = fake.stop
-    else:
-        fake_hs = FakeHubSpot().start()
-        load_hubspot_funnel(fake_hs, *frames, load_hubspot_mapping())
-        environ = {"HUBSPOT_ACCESS_TOKEN": fake_hs.token, "HUBSPOT_HOST": fake_hs.url}
-        found = Org("hubspot", "sb_lead_score", "shadow_sb_lead_score", fake_hs, spec.as_of, len(funnel.leads))
-        stop = fake_hs.stop
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    try:
-        yield found
-    finally:
-        stop()
+    live = {"salesforce": "Lead_Score__c", "hubspot": "sb_lead_score"}[request.param]
+    with ExitStack() as stack:
+        environ, fake = start_fake_org(request.param, funnel, stack)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        yield Org(request.param, live, f"shadow_{live}", fake, spec.as_of, len(funnel.leads))
 
 
 def values(crm: str, field: str) -> pd.Series | None:
