@@ -12,25 +12,29 @@ from pydantic import BaseModel, ValidationError
 
 from scoring import model as schema
 from scoring._toml_lines import key_lines, line_of
-from scoring.errors import ModelFileError, ModelProblem
+from scoring.errors import ConfigFileError, ModelFileError, ModelProblem
 from scoring.model import ModelSpec
 from scoring.model_checks import model_problems
 
-__all__ = ["load_model", "parse_model", "model_hash"]
+__all__ = ["config_text", "load_model", "parse_model", "model_hash"]
 
 _DECAY_TAGS = {"exponential", "step", "none"}
+
+
+def config_text(path: Path, error: type[ConfigFileError]) -> str:
+    """The UTF-8 text of a user's TOML file; a missing or unreadable file raises `error` naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(str(path), [ModelProblem("(file)", "no such file; check the path")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(str(path), [ModelProblem("(file)", f"cannot be read: {exc}")]) from None
 
 
 def load_model(path: str | Path) -> ModelSpec:
     """Read and validate the model file at `path`; raise ModelFileError listing every problem."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelFileError(str(file), [ModelProblem("(file)", "no such file; check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelFileError(str(file), [ModelProblem("(file)", f"cannot be read: {exc}")]) from None
-    return parse_model(text, source=str(file))
+    return parse_model(config_text(file, ModelFileError), source=str(file))
 
 
 def parse_model(text: str, source: str = "<model>") -> ModelSpec:

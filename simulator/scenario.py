@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from scoring._toml_lines import key_lines, line_of
 from scoring.errors import ConfigFileError, InputDataError, ModelProblem, SettingsError
+from scoring.model_file import config_text
 from simulator._scenario_schema import (
     SECTION_FIELDS,
     ArrivalsSection,
@@ -172,12 +173,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ScenarioFileError: listing every problem with file, key and line.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioFileError(str(file), [ModelProblem("(file)", "no such file; check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(str(file), [ModelProblem("(file)", f"cannot be read: {exc}")]) from None
+    text = config_text(file, ScenarioFileError)
     scenario = parse_scenario(text, source=str(file), base_dir=file.resolve().parent)
     return dataclasses.replace(scenario, path=file.resolve())
 
