@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rollout.plots import figure_svg
 from rollout.report import _CSS, _table
 from rollout.shadow_gates import GateEvidence, GateTable, ShadowSettings, evaluate_gates, threshold_text
 from rollout.shadow_store import DayRecord, RunRecord
+from scoring._json import json_ready, json_records
 from scoring.compiled import CompiledModel
 from scoring.conversion import gap_test
 from scoring.shadow import (
@@ -35,36 +35,6 @@ class BuiltReport:
     report_hash: str
     html: str
     gates: GateTable
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: NaN/inf -> None, numpy scalars -> Python, timestamps -> ISO text."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return None if math.isnan(number) or math.isinf(number) else number
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat()
-    if value is pd.NaT:
-        return None
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in out[column]]
-        elif isinstance(out[column].dtype, pd.CategoricalDtype):
-            out[column] = out[column].astype(object)
-    return [_plain(r) for r in out.to_dict("records")]
 
 
 def _evidence(run: RunRecord, snapshots: pd.DataFrame, baseline: pd.DataFrame | None, outcomes: pd.DataFrame,
@@ -108,26 +78,26 @@ def shadow_report(run: RunRecord, models: dict[str, CompiledModel], snapshots: p
                 **{m: {"hash": getattr(run, f"{m}_hash"), "path": getattr(run, f"{m}_path"),
                        "name": models[m].name, "version": models[m].version} for m in MODELS}},
         "verdict": gates.verdict, "reasons": list(gates.reasons), "gates": gates.as_records(),
-        "days": _records(daily),
-        "agreement": _records(t["agreement"]),
+        "days": json_records(daily),
+        "agreement": json_records(t["agreement"]),
         "band_migration": {"day": str(t["migration"].day.date()),
-                           "counts": _plain(t["migration"].counts.to_dict("index")),
-                           "row_shares": _plain(t["migration"].row_shares.to_dict("index"))},
+                           "counts": json_ready(t["migration"].counts.to_dict("index")),
+                           "row_shares": json_ready(t["migration"].row_shares.to_dict("index"))},
         "tier_migration": {"day": str(t["tier_migration"].day.date()),
-                           "counts": _plain(t["tier_migration"].counts.to_dict("index"))},
-        "load": _records(evidence.load),
+                           "counts": json_ready(t["tier_migration"].counts.to_dict("index"))},
+        "load": json_records(evidence.load),
         "capacity": {m: c.model_dump() for m, c in settings.capacity.items()},
-        "early_outcomes": {s: _records(f) for s, f in evidence.early_band.items()},
-        "early_outcomes_by_tier": {s: _records(f) for s, f in evidence.early_tier.items()},
-        "top_band_test": {s: _plain(asdict(v)) for s, v in t["top_band"].items()},
-        "gap_test": {m: _plain(asdict(g)) for m, g in evidence.gap.items()},
+        "early_outcomes": {s: json_records(f) for s, f in evidence.early_band.items()},
+        "early_outcomes_by_tier": {s: json_records(f) for s, f in evidence.early_tier.items()},
+        "top_band_test": {s: json_ready(asdict(v)) for s, v in t["top_band"].items()},
+        "gap_test": {m: json_ready(asdict(g)) for m, g in evidence.gap.items()},
         "outcomes_seen": int(t["outcomes_seen"]),
-        "psi": _records(evidence.psi),
-        "data_quality": _records(last_quality),
-        "band_entries": _records(entries),
+        "psi": json_records(evidence.psi),
+        "data_quality": json_records(last_quality),
+        "band_entries": json_records(entries),
         "settings": json.loads(settings.model_dump_json()),
     }
-    content = _plain(content)  # one pass: gate values and settings may hold inf (e.g. a ratio over a zero rate)
+    content = json_ready(content)  # one pass: gate values and settings may hold inf (e.g. a ratio over a zero rate)
     text = json.dumps(content, sort_keys=True, allow_nan=False)
     report_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     document = json.dumps({"report_hash": report_hash, **content}, indent=2, sort_keys=True, allow_nan=False)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +26,7 @@ import pandas as pd
 from rollout.data_files import read_frame
 from rollout.calibration_plots import calibration_figure
 from rollout.plots import figure_svg
+from scoring._json import json_ready
 from scoring.calibration import Calibration, CalibrationSettings, calibrate
 from scoring.columns import FUNNEL_STAGES
 from scoring.conversion import stage_reached
@@ -76,19 +75,6 @@ def read_history(path: Path, target: str) -> tuple[pd.DataFrame, str]:
         raise InputDataError(str(path), f"not a readable CSV: {exc}", "export it as UTF-8 CSV with a header row") from None
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _figure_html(result: Calibration) -> str:
     svg = figure_svg(calibration_figure(result))
     return ("<!doctype html><meta charset='utf-8'><title>scorebench calibration</title>"
@@ -129,5 +115,5 @@ def calibrate_to_dir(history: Path, target: str, out: Path, *, model: Path | Non
     summary = {**result.summary, "seed": seed, "model_file": MODEL_FILE if result.model_text else None,
                "current_model_file": str(model) if model else None, "runtime_seconds": round(seconds, 2)}
     summary_path = out / SUMMARY_FILE
-    summary_path.write_text(json.dumps(_plain(summary), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    summary_path.write_text(json.dumps(json_ready(summary), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return CalibrationRun(result, summary_path, model_path if result.model_text else None, plot_path, seconds)

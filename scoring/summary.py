@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from scoring._json import json_ready, json_records
 from scoring.columns import FUNNEL_STAGES
 from scoring.compiled import CompiledModel
 from scoring.conversion import band_conversion, gap_test, is_monotone, lift_curve, tier_conversion_ratio
@@ -27,25 +27,6 @@ class EvaluationCosts:
     fp_cost: float = 500.0
     fn_cost: float = 20_000.0
     threshold_step: float = 5.0
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Frame rows as JSON-safe dicts: NaN -> None, numpy scalars -> Python numbers, categories -> str."""
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.CategoricalDtype) or out[column].dtype == object:
-            out[column] = out[column].astype(object).where(out[column].notna(), None).map(
-                lambda v: v if v is None else str(v))
-    rows = out.to_dict("records")
-    return [{k: _plain(v) for k, v in row.items()} for row in rows]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _histogram(totals: np.ndarray, width: float = 5.0) -> dict[str, list[float]]:
@@ -85,22 +66,22 @@ def model_summary(scores: pd.DataFrame, outcomes: pd.DataFrame, leads: pd.DataFr
             "quantiles": {f"p{q}": float(np.percentile(totals, q)) for q in (25, 50, 75, 90)} if len(totals) else {},
             "histogram": _histogram(totals),
         },
-        "band_conversion": _records(bands),
-        "band_conversion_by_segment": _records(band_conversion(scores, outcomes, stages=(stage,), by="segment",
+        "band_conversion": json_records(bands),
+        "band_conversion_by_segment": json_records(band_conversion(scores, outcomes, stages=(stage,), by="segment",
                                                                leads=leads)) if "segment" in leads else [],
-        "band_conversion_by_source": _records(band_conversion(scores, outcomes, stages=(stage,), by="source",
+        "band_conversion_by_source": json_records(band_conversion(scores, outcomes, stages=(stage,), by="source",
                                                               leads=leads)) if "source" in leads else [],
-        "lift_curve": _records(lift),
+        "lift_curve": json_records(lift),
         "lift_monotone": bool(is_monotone(lift)),
-        "tier_ratio": {"high": high_tier, "low": low_tier, **{k: _plain(v) for k, v in asdict(tiers).items()}},
-        "gap_test": {k: _plain(v) for k, v in asdict(gap_test(scores, outcomes)).items()},
-        "at_mql_threshold": {k: _plain(v) for k, v in asdict(threshold_metrics(scores, outcomes, model.mql,
+        "tier_ratio": {"high": high_tier, "low": low_tier, **{k: json_ready(v) for k, v in asdict(tiers).items()}},
+        "gap_test": {k: json_ready(v) for k, v in asdict(gap_test(scores, outcomes)).items()},
+        "at_mql_threshold": {k: json_ready(v) for k, v in asdict(threshold_metrics(scores, outcomes, model.mql,
                                                                                  stage=stage)).items()},
         "mql_share": float(scores["mql"].mean()) if "mql" in scores and len(scores) else None,
-        "expected_value": {"curve": _records(ev), "best_threshold": _plain(best),
-                           "best_value": _plain(float(ev.loc[ev["threshold"] == best, "expected_value"].iloc[0])),
+        "expected_value": {"curve": json_records(ev), "best_threshold": json_ready(best),
+                           "best_value": json_ready(float(ev.loc[ev["threshold"] == best, "expected_value"].iloc[0])),
                            **asdict(costs)},
-        "data_quality": _records(missing_fields(leads, model)),
+        "data_quality": json_records(missing_fields(leads, model)),
     }
 
 
@@ -110,7 +91,7 @@ def comparison_summary(challenger: pd.DataFrame, champion: pd.DataFrame) -> dict
                                                              on="lead_id", suffixes=("_new", "_old"))
     same = merged["band_new"].astype(str) == merged["band_old"].astype(str)
     return {
-        "psi_total": _plain(psi(merged["total_old"].to_numpy(), merged["total_new"].to_numpy())),
+        "psi_total": json_ready(psi(merged["total_old"].to_numpy(), merged["total_new"].to_numpy())),
         "leads_compared": int(len(merged)),
         "share_changing_band": float(1.0 - same.mean()) if len(merged) else 0.0,
         "mean_total_change": float((merged["total_new"] - merged["total_old"]).mean()) if len(merged) else 0.0,
