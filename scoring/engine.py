@@ -10,13 +10,13 @@ import pandas as pd
 from scoring.account import account_signal_points
 from scoring.behaviour import action_points, inactivity_points, negative_event_points
 from scoring.compiled import CompiledModel, compile_model
-from scoring.event_arrays import event_arrays, lead_positions
+from scoring.event_arrays import EventArrays, event_arrays, lead_positions
 from scoring.inputs import as_utc, checked_events, checked_leads, require_columns
 from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from scoring.model import ModelSpec
 from scoring.reasons import top_reasons
 
-__all__ = ["score", "score_points", "PointsBreakdown"]
+__all__ = ["PointsBreakdown", "ScoreTotals", "mql_thresholds", "score", "score_points", "score_totals"]
 
 _DAY_NS = 86_400 * 10**9
 
@@ -35,11 +35,10 @@ class PointsBreakdown:
         return self.points[:, self.pillars[name]].sum(axis=1)
 
 
-def score_points(leads: pd.DataFrame, events: pd.DataFrame, positions: np.ndarray, model: CompiledModel,
-                 as_of: pd.Timestamp) -> PointsBreakdown:
-    """Points of every rule for every lead, on validated inputs; `positions` maps events to leads."""
-    arrays = event_arrays(events, positions, len(leads), as_of)
-    columns = ColumnCodes(leads)
+def score_points(columns: ColumnCodes, arrays: EventArrays, created_days: np.ndarray, model: CompiledModel,
+                 ) -> PointsBreakdown:
+    """Points of every rule for every lead from validated inputs as arrays: lead columns (`columns`), events
+    aligned to leads (`arrays`, days before as_of) and days since each lead's creation (`created_days`)."""
     widths = {"fit": len(model.fit_rules), "behaviour": len(model.actions),
               "inactivity": len(model.inactivity_days),
               "negative": len(model.negative_rules) + len(model.negative_events), "account": len(model.signals)}
@@ -47,11 +46,10 @@ def score_points(leads: pd.DataFrame, events: pd.DataFrame, positions: np.ndarra
     for name, width in widths.items():
         pillars[name] = slice(start, start + width)
         start += width
-    points = np.zeros((len(leads), start))
+    points = np.zeros((len(columns), start))
     block = {name: points[:, sl] for name, sl in pillars.items()}
     np.multiply(matcher_masks(columns, model.fit_rules), [r.points for r in model.fit_rules], out=block["fit"])
     action_points(arrays, model, out=block["behaviour"])
-    created_days = (as_of.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
     silent = np.minimum(arrays.last_event_days(), np.maximum(created_days, 0.0))
     inactivity_points(block["behaviour"].sum(axis=1), silent, model, out=block["inactivity"])
     n_fields = len(model.negative_rules)
@@ -67,6 +65,52 @@ def score_points(leads: pd.DataFrame, events: pd.DataFrame, positions: np.ndarra
         *(s.label for s in model.signals),
     )
     return PointsBreakdown(points, labels, pillars, silent)
+
+
+@dataclass(frozen=True)
+class ScoreTotals:
+    """Pillar scores (0-100), negative points (<= 0) and the total (0-100, one decimal) per lead."""
+
+    parts: PointsBreakdown
+    fit: np.ndarray
+    behaviour: np.ndarray
+    account: np.ndarray
+    negative: np.ndarray
+    total: np.ndarray
+
+    def tier_codes(self, model: CompiledModel) -> np.ndarray:
+        """Index into model.tier_names per lead (low to high)."""
+        return np.searchsorted(model.tier_mins, self.total, side="right") - 1
+
+    def suppressed(self, model: CompiledModel) -> np.ndarray:
+        """Leads silent for archive_after_days or more: never MQL or SQL."""
+        return self.parts.silent_days >= model.archive_after_days
+
+
+def score_totals(columns: ColumnCodes, arrays: EventArrays, created_days: np.ndarray, model: CompiledModel,
+                 ) -> ScoreTotals:
+    """Rule points combined into pillar scores and the total, as `score` reports them (no reasons, no frame)."""
+    parts = score_points(columns, arrays, created_days, model)
+    fit_raw = parts.pillar_sum("fit")
+    behaviour_raw = parts.pillar_sum("behaviour") + parts.pillar_sum("inactivity")
+    account_raw = parts.pillar_sum("account")
+    negative = parts.pillar_sum("negative")
+    fit, behaviour = _pillar_score(fit_raw, model.fit_max), _pillar_score(behaviour_raw, model.behaviour_max)
+    account = _pillar_score(account_raw, model.account_max)
+    if model.combine == "sum":
+        blended = fit_raw + behaviour_raw + account_raw
+    else:
+        w_fit, w_behaviour, w_account = model.weights
+        blended = w_fit * fit + w_behaviour * behaviour + w_account * account
+    total = np.round(np.clip(blended + negative, 0.0, 100.0), 1)
+    return ScoreTotals(parts, fit, behaviour, account, negative, total)
+
+
+def mql_thresholds(leads: pd.DataFrame, model: CompiledModel) -> np.ndarray:
+    """Each lead's MQL threshold (points): its segment's, else the model's."""
+    if "segment" in leads.columns and model.segment_mql:
+        return leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).to_numpy()
+    return np.full(len(leads), model.mql)
 
 
 def _pillar_score(raw: np.ndarray, max_points: float) -> np.ndarray:
@@ -98,45 +142,31 @@ def score(leads: pd.DataFrame, events: pd.DataFrame, model: ModelSpec | Compiled
     require_columns(events, ("lead_id", "type", "at"), "events", "scoring")
     positions = lead_positions(leads["lead_id"], events["lead_id"])
     events = checked_events(events, positions, moment)
-    parts = score_points(leads, events, positions, compiled, moment)
-    fit_raw = parts.pillar_sum("fit")
-    behaviour_raw = parts.pillar_sum("behaviour") + parts.pillar_sum("inactivity")
-    account_raw = parts.pillar_sum("account")
-    negative = parts.pillar_sum("negative")
-    fit, behaviour = _pillar_score(fit_raw, compiled.fit_max), _pillar_score(behaviour_raw, compiled.behaviour_max)
-    account = _pillar_score(account_raw, compiled.account_max)
-    if compiled.combine == "sum":
-        blended = fit_raw + behaviour_raw + account_raw
-    else:
-        w_fit, w_behaviour, w_account = compiled.weights
-        blended = w_fit * fit + w_behaviour * behaviour + w_account * account
-    total = np.round(np.clip(blended + negative, 0.0, 100.0), 1)
-    return _scores_frame(leads, compiled, moment, parts, fit, behaviour, account, negative, total)
+    arrays = event_arrays(events, positions, len(leads), moment)
+    created_days = (moment.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
+    totals = score_totals(ColumnCodes(leads), arrays, created_days, compiled)
+    return _scores_frame(leads, compiled, moment, totals)
 
 
-def _scores_frame(leads: pd.DataFrame, model: CompiledModel, as_of: pd.Timestamp, parts: PointsBreakdown,
-                  fit: np.ndarray, behaviour: np.ndarray, account: np.ndarray, negative: np.ndarray,
-                  total: np.ndarray) -> pd.DataFrame:
+def _scores_frame(leads: pd.DataFrame, model: CompiledModel, as_of: pd.Timestamp, totals: ScoreTotals,
+                  ) -> pd.DataFrame:
+    total = totals.total
     band = pd.Categorical.from_codes(np.searchsorted(model.band_mins, total, side="right") - 1,
                                      categories=list(model.band_names), ordered=True)
-    tier = pd.Categorical.from_codes(np.searchsorted(model.tier_mins, total, side="right") - 1,
-                                     categories=list(model.tier_names), ordered=True)
-    if "segment" in leads.columns and model.segment_mql:
-        threshold = leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).to_numpy()
-    else:
-        threshold = np.full(len(leads), model.mql)
-    suppressed = parts.silent_days >= model.archive_after_days
+    tier = pd.Categorical.from_codes(totals.tier_codes(model), categories=list(model.tier_names), ordered=True)
+    threshold = mql_thresholds(leads, model)
+    suppressed = totals.suppressed(model)
     n = len(leads)
     return pd.DataFrame({
         "lead_id": leads["lead_id"].to_numpy(),
-        "fit": np.round(fit, 1),
-        "behaviour": np.round(behaviour, 1),
-        "negative": np.round(negative, 1),
-        "account": np.round(account, 1),
+        "fit": np.round(totals.fit, 1),
+        "behaviour": np.round(totals.behaviour, 1),
+        "negative": np.round(totals.negative, 1),
+        "account": np.round(totals.account, 1),
         "total": total,
         "band": band,
         "tier": tier,
-        "reasons": top_reasons(parts.points, parts.labels),
+        "reasons": top_reasons(totals.parts.points, totals.parts.labels),
         "model_version": np.full(n, model.version, dtype=object),
         "scored_at": pd.DatetimeIndex(np.full(n, as_of.value, dtype="datetime64[ns]"), tz="UTC"),
         "mql_threshold": threshold,

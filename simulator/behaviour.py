@@ -13,10 +13,13 @@ Four sources, all drawn as Poisson counts per lead and then expanded with `np.re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from scoring.columns import EVENT_COLUMNS
+from scoring.event_arrays import EventArrays
 from simulator._sampling import (
     BoolArray,
     FloatArray,
@@ -34,11 +37,13 @@ from simulator.population import Contacts
 from simulator.spec import FunnelSpec
 from simulator.vocabulary import DEPARTMENTS, EVENT_TYPES
 
-__all__ = ["draw_events", "draw_unsubscribed", "draw_content_consumers"]
+__all__ = ["EventDraw", "draw_events", "draw_unsubscribed", "draw_content_consumers"]
 
 _PRICING = EVENT_TYPES.index("pricing_page")
 _EMAIL = np.array([EVENT_TYPES.index("email_open"), EVENT_TYPES.index("email_click")])
 _ONCE = np.array([EVENT_TYPES.index("unsubscribe"), EVENT_TYPES.index("rfp_received")])
+
+_DAY_NS = 86_400 * 10**9
 
 _Block = tuple[IntArray, IntArray, FloatArray, FloatArray]
 """(lead index, type code, day relative to as_of, value) of a batch of events."""
@@ -143,10 +148,46 @@ def draw_content_consumers(spec: FunnelSpec, n: int, rng: np.random.Generator) -
     return rng.random(n) < spec.content_consumer_share
 
 
+@dataclass(frozen=True, eq=False)
+class EventDraw:
+    """A funnel's events as arrays, sorted by (lead index, time): what scoring needs, before any strings."""
+
+    lead: IntArray
+    """Lead index (row of the leads frame) per event."""
+    type_code: IntArray
+    """Index into simulator.vocabulary.EVENT_TYPES."""
+    seconds: IntArray
+    """Whole seconds relative to as_of (<= 0)."""
+    value: FloatArray
+    """Seconds on page for pricing_page, NaN otherwise."""
+
+    def frame(self, as_of: pd.Timestamp, lead_ids: np.ndarray) -> pd.DataFrame:
+        """The canonical events frame (EVENT_COLUMNS), `lead_ids[lead]` as lead_id, in the same order."""
+        return pd.DataFrame({
+            "lead_id": str_take(lead_ids, self.lead),
+            "type": str_take(EVENT_TYPES, self.type_code),
+            "at": pd.Series(timestamps(as_of, self.seconds)),
+            "value": self.value,
+        }, columns=list(EVENT_COLUMNS))
+
+    def arrays(self, n_leads: int) -> EventArrays:
+        """The scoring engine's EventArrays (days before as_of, as `event_arrays` computes them from the frame)."""
+        days = -(self.seconds * 10**9) / _DAY_NS
+        return EventArrays(self.lead, days, self.type_code.astype(np.int32), EVENT_TYPES, self.value, n_leads)
+
+
+def _by_lead_then_time(lead: IntArray, seconds: IntArray) -> IntArray:
+    """The stable order of events by (lead, seconds): one argsort of a combined int64 key (lexsort's order,
+    ~30% faster); seconds span less than 2**40 (34,000 years), leads less than 2**23."""
+    span = seconds - seconds.min() if seconds.size else seconds
+    if seconds.size and (int(span.max()) >= 1 << 40 or int(lead.max()) >= 1 << 23):
+        return np.lexsort((seconds, lead))
+    return np.argsort((lead.astype(np.int64) << 40) | span, kind="stable")
+
+
 def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, created: FloatArray,
-                unsubscribed_day: FloatArray, consumer: BoolArray, lead_ids: np.ndarray,
-                rng: np.random.Generator) -> pd.DataFrame:
-    """The events frame of a funnel.
+                unsubscribed_day: FloatArray, consumer: BoolArray, rng: np.random.Generator) -> EventDraw:
+    """The events of a funnel, as arrays.
 
     Args:
         spec: the funnel spec (rates, positions, committee and content-consumer settings).
@@ -155,12 +196,11 @@ def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, crea
         created: creation day of each lead relative to as_of (<= 0).
         unsubscribed_day: day each lead unsubscribed, NaN for none.
         consumer: which leads are content consumers.
-        lead_ids: lead_id per lead index.
         rng: the random generator.
 
     Returns:
-        EVENT_COLUMNS (lead_id, type, at, value), sorted by (lead_id, at), every `at` within
-        [the lead's created_at, as_of]; value is seconds on page for pricing_page, NaN otherwise.
+        An EventDraw sorted by (lead, time), every event within [the lead's creation, as_of]; its
+        `frame(as_of, lead_ids)` is the canonical events frame.
     """
     blocks = _background(spec, created, consumer, rng)
     blocks += _window_events(spec, windows, rng)
@@ -180,11 +220,5 @@ def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, crea
     keep = ~after_unsubscribe
     lead, type_code, day, value = lead[keep], type_code[keep], day[keep], value[keep]
     seconds = day_seconds(day)
-    order = np.lexsort((seconds, lead))
-    lead, type_code, seconds, value = lead[order], type_code[order], seconds[order], value[order]
-    return pd.DataFrame({
-        "lead_id": str_take(lead_ids, lead),
-        "type": str_take(EVENT_TYPES, type_code),
-        "at": pd.Series(timestamps(spec.as_of, seconds)),
-        "value": value,
-    }, columns=list(EVENT_COLUMNS))
+    order = _by_lead_then_time(lead, seconds)
+    return EventDraw(lead[order], type_code[order], seconds[order], value[order])

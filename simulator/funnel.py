@@ -25,7 +25,7 @@ from simulator._scenario_time import (
     has_drift,
     has_volume_season,
 )
-from simulator.behaviour import draw_content_consumers, draw_events, draw_unsubscribed
+from simulator.behaviour import EventDraw, draw_content_consumers, draw_events, draw_unsubscribed
 from simulator.intent import draw_account_windows, draw_lead_windows
 from simulator.outcomes import draw_outcomes, propensity
 from simulator.population import created_days, draw_accounts, draw_contacts, leads_frame
@@ -57,6 +57,9 @@ class Funnel:
     """LATENT_COLUMNS, one row per lead in lead order."""
     spec: FunnelSpec
     """The spec drawn from; with daily or given arrivals, n_leads is the realised number of leads."""
+    event_draw: EventDraw | None = None
+    """`events` as arrays (lead index, type code, seconds, value) in the same row order, for code that
+    scores without strings (simulator.chunked); None for a funnel built from frames alone."""
 
 
 def _arrivals(spec: FunnelSpec, given: LeadArrivals | None, rng: np.random.Generator,
@@ -111,7 +114,7 @@ def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadAr
     lead_ids = padded_ids("L", 7, spec.n_leads)
 
     consumer = draw_content_consumers(spec, spec.n_leads, rng)
-    events = draw_events(spec, contacts, windows, created, unsubscribed_day, consumer, lead_ids, rng)
+    event_draw = draw_events(spec, contacts, windows, created, unsubscribed_day, consumer, rng)
 
     if has_drift(spec):
         won_probability = drifted_propensity(spec, created, contacts.fit, windows.intent,
@@ -131,5 +134,6 @@ def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadAr
         "content_consumer": consumer,
     }, columns=list(LATENT_COLUMNS))
     return Funnel(accounts=accounts.frame, leads=leads_frame(spec, accounts, contacts, created, lead_ids),
-                  events=events, outcomes=outcomes, latent=latent, spec=spec)
+                  events=event_draw.frame(spec.as_of, lead_ids), outcomes=outcomes, latent=latent, spec=spec,
+                  event_draw=event_draw)
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from scoring.columns import ACCOUNT_COLUMNS, EVENT_COLUMNS, LEAD_COLUMNS, OUTCOME_COLUMNS, STAGES
+from scoring.event_arrays import event_arrays, lead_positions
 from simulator import (
     DEPARTMENTS,
     EVENT_TYPES,
@@ -169,6 +170,23 @@ def test_events_lie_between_creation_and_as_of_and_are_sorted(funnel: Funnel) ->
     key = funnel.events[["lead_id", "at"]]
     assert key.equals(key.sort_values(["lead_id", "at"], kind="stable").reset_index(drop=True))
     assert 6 <= len(funnel.events) / N_LEADS <= 16
+
+
+def test_event_arrays_match_the_events_frame_as_the_engine_reads_it(funnel: Funnel) -> None:
+    """The strings-free EventDraw gives the engine exactly the arrays it derives from the events frame."""
+    draw = funnel.event_draw
+    assert draw is not None
+    n = len(funnel.leads)
+    from_draw = draw.arrays(n)
+    from_frame = event_arrays(funnel.events, lead_positions(funnel.leads["lead_id"], funnel.events["lead_id"]), n,
+                              funnel.spec.as_of)
+    assert np.array_equal(from_draw.lead, from_frame.lead)
+    assert np.array_equal(from_draw.days, from_frame.days)
+    assert np.array_equal(from_draw.value, from_frame.value, equal_nan=True)
+    names_draw = np.array(from_draw.type_names, dtype=object)[from_draw.type_code]
+    names_frame = np.array(from_frame.type_names, dtype=object)[from_frame.type_code]
+    assert np.array_equal(names_draw, names_frame)
+    assert draw.frame(funnel.spec.as_of, funnel.leads["lead_id"].to_numpy()).equals(funnel.events)
 
 
 def test_only_pricing_page_events_carry_seconds_on_page(funnel: Funnel) -> None:
