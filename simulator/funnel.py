@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -49,17 +50,20 @@ class Funnel:
     """ACCOUNT_COLUMNS."""
     leads: pd.DataFrame
     """LEAD_COLUMNS."""
-    events: pd.DataFrame
-    """EVENT_COLUMNS, sorted by (lead_id, at), all at or before as_of."""
     outcomes: pd.DataFrame
     """OUTCOME_COLUMNS, all in (as_of, as_of + outcome_days]."""
     latent: pd.DataFrame
     """LATENT_COLUMNS, one row per lead in lead order."""
     spec: FunnelSpec
     """The spec drawn from; with daily or given arrivals, n_leads is the realised number of leads."""
-    event_draw: EventDraw | None = None
-    """`events` as arrays (lead index, type code, seconds, value) in the same row order, for code that
-    scores without strings (simulator.chunked); None for a funnel built from frames alone."""
+    event_draw: EventDraw
+    """The events as arrays (lead index, type code, seconds, value), sorted by (lead, time): what scoring
+    needs without strings (simulator.chunked); `events` is built from it on first use."""
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """EVENT_COLUMNS, sorted by (lead_id, at), all at or before as_of (built on first use)."""
+        return self.event_draw.frame(self.spec.as_of, self.leads["lead_id"].to_numpy())
 
 
 def _arrivals(spec: FunnelSpec, given: LeadArrivals | None, rng: np.random.Generator,
@@ -134,6 +138,5 @@ def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadAr
         "content_consumer": consumer,
     }, columns=list(LATENT_COLUMNS))
     return Funnel(accounts=accounts.frame, leads=leads_frame(spec, accounts, contacts, created, lead_ids),
-                  events=event_draw.frame(spec.as_of, lead_ids), outcomes=outcomes, latent=latent, spec=spec,
-                  event_draw=event_draw)
+                  outcomes=outcomes, latent=latent, spec=spec, event_draw=event_draw)
 
