@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from urllib3.util.retry import Retry
 
 from connectors.errors import CRMError, FatalCRMError, RetriableCRMError
+from connectors.pacing import RequestPacer
 
 API_EXCEPTIONS: tuple[type[Exception], ...] = (
     _contacts_exc.ApiException, _companies_exc.ApiException, _properties_exc.ApiException,
@@ -32,6 +33,8 @@ CLIENT_EXCEPTIONS: tuple[type[Exception], ...] = (
     _contacts_exc.OpenApiException, _companies_exc.OpenApiException, _properties_exc.OpenApiException,
 )
 RETRIABLE_STATUSES = (429, 500, 502, 503, 504)
+SEARCH_KIND = "search"
+"""The request kind HubSpot limits per second on top of the account's 10-second window."""
 REQUEST_TIMEOUT = (10.0, 60.0)
 """(connect, read) timeout of each request, seconds."""
 
@@ -94,14 +97,18 @@ class Answer:
 
 
 class Transport:
-    """Calls hubspot client methods: counts requests by kind, tracks rate limits, keeps a daily reserve."""
+    """Calls hubspot client methods: counts requests by kind, tracks rate limits, keeps a daily reserve, and
+    paces every request to the account's rolling window and searches to their own per-second limit."""
 
-    def __init__(self, daily_limit_share: float) -> None:
+    def __init__(self, daily_limit_share: float, window: RequestPacer | None = None,
+                 search: RequestPacer | None = None) -> None:
         if not 0 < daily_limit_share <= 1:
             raise ValueError(f"daily_limit_share must be in (0, 1], got {daily_limit_share}")
         self.daily_limit_share = daily_limit_share
         self.rate_limit = RateLimit()
         self.requests: Counter[str] = Counter()
+        self._window = window or RequestPacer(None, None)
+        self._search = search or RequestPacer(None, None)
 
     def call(
         self, kind: str, what: str, method: Callable[..., tuple[Any, int, Any]], *args: Any,
@@ -113,6 +120,11 @@ class Transport:
         failure raises RetriableCRMError or FatalCRMError saying what was being done (`what`).
         """
         self._check_daily_budget()
+        pacers = (self._window, self._search) if kind == SEARCH_KIND else (self._window,)
+        for pacer in pacers:
+            pacer.wait()
+        for pacer in pacers:
+            pacer.count(1)
         self.requests[kind] += 1
         try:
             data, status, headers = method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)

@@ -8,14 +8,17 @@ contact's "last page view / form / email open" timestamps and lifecycle-stage da
 has no per-contact event stream, so each contact gives at most one event per type, its latest.
 Writes are `POST /crm/v3/objects/contacts/batch/update`, up to 100 records a request; a 207
 multi-status is split record by record. Retries (429, 5xx, dropped connections) are urllib3's,
-see connectors._hubspot_http. `requests` counts HTTP calls made (retries by urllib3 not included).
+see connectors._hubspot_http. Every request waits its turn in the account's rolling 10-second window
+(`requests_per_window`), and searches also in their per-second limit, so a long read does not run into
+429s. `requests` counts HTTP calls made (retries by urllib3 not included).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +36,7 @@ from connectors._hubspot_mapping import HubSpotMapping, load_mapping
 from connectors.credentials import require_secret, setting
 from connectors.errors import FatalCRMError, ScoreFieldViolation
 from connectors.guard import CheckedChanges, changes_frame, score_field_names
+from connectors.pacing import RequestPacer
 from connectors.protocol import Capabilities, FieldPlan, RecordFailure, WriteReport
 from scoring.errors import SettingsError
 from scoring.fields import ScoreField
@@ -64,6 +68,9 @@ class HubSpotCRM:
         retry: urllib3 Retry for every request; None for `_hubspot_http.default_retry()`.
         search_result_cap: results one search query may page through (HubSpot: 10,000).
         search_page_size: results per search request (HubSpot: at most 200).
+        searches_per_second: search requests per second (HubSpot allows 5 per account; 4 leaves room for
+            other apps). Every request, reads included, is also paced to `requests_per_window` per 10 s.
+        clock, sleep: the pacers' time source and wait, in seconds (tests pass a fake clock).
     """
 
     def __init__(
@@ -77,6 +84,9 @@ class HubSpotCRM:
         retry: Retry | None = None,
         search_result_cap: int = SEARCH_RESULT_CAP,
         search_page_size: int = SEARCH_LIMIT,
+        searches_per_second: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
         if not token.get_secret_value().strip():
@@ -90,7 +100,12 @@ class HubSpotCRM:
                                 f"got {search_page_size}")
         self._search_cap = search_result_cap
         self._search_page = search_page_size
-        self._transport = Transport(daily_limit_share)
+        if searches_per_second < 1:
+            raise SettingsError(f"searches_per_second must be at least 1, got {searches_per_second}")
+        self._transport = Transport(
+            daily_limit_share,
+            window=RequestPacer(requests_per_window, self.capabilities.window_seconds, clock, sleep),
+            search=RequestPacer(searches_per_second, 1.0, clock, sleep))
         client = new_client(token, retry or default_retry(), host)
         self._contacts = client.crm.contacts
         self._apis: dict[str, Any] = {
@@ -104,14 +119,15 @@ class HubSpotCRM:
         """A connector configured from the environment (token also from the OS keyring).
 
         Reads HUBSPOT_ACCESS_TOKEN (env var, else keyring service "scorebench", user HUBSPOT_ACCESS_TOKEN),
-        and optional HUBSPOT_HOST, HUBSPOT_MAPPING (a mapping file), HUBSPOT_REQUESTS_PER_WINDOW and
-        HUBSPOT_DAILY_LIMIT_SHARE; keyword `options` override them. SettingsError lists every place looked.
+        and optional HUBSPOT_HOST, HUBSPOT_MAPPING (a mapping file), HUBSPOT_REQUESTS_PER_WINDOW,
+        HUBSPOT_SEARCHES_PER_SECOND and HUBSPOT_DAILY_LIMIT_SHARE; keyword `options` override them. SettingsError lists every place looked.
         """
         token = require_secret(TOKEN_ENV, "the HubSpot connector (a private app access token)", environ)
         settings: dict[str, Any] = {
             "host": setting("HUBSPOT_HOST", None, environ), "mapping_path": setting("HUBSPOT_MAPPING", None, environ),
         }
         for name, key, convert in (("HUBSPOT_REQUESTS_PER_WINDOW", "requests_per_window", int),
+                                   ("HUBSPOT_SEARCHES_PER_SECOND", "searches_per_second", int),
                                    ("HUBSPOT_DAILY_LIMIT_SHARE", "daily_limit_share", float)):
             raw = setting(name, None, environ)
             if raw is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +12,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from connectors.errors import FatalCRMError, PushInterruptedError, RetriableCRMError
 from connectors.guard import CheckedChanges, checked_changes
 from connectors.journal import PushJournal
+from connectors.pacing import RequestPacer
 from connectors.protocol import Capabilities, CRMConnector, WriteReport
 from scoring.fields import ScoreField
 
@@ -24,42 +23,6 @@ MAX_ATTEMPTS = 4
 """Attempts per batch when the CRM answers with a RetriableCRMError."""
 BACKOFF_SECONDS = 2.0
 """First wait before retrying a batch without a Retry-After; doubles each attempt."""
-
-
-class RequestPacer:
-    """Waits before a request so that at most `requests_per_window` go out per `window_seconds`."""
-
-    def __init__(
-        self,
-        capabilities: Capabilities,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._limit = capabilities.requests_per_window
-        self._window = capabilities.window_seconds or 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-
-    def wait(self) -> None:
-        """Sleep until one more request fits in the current window."""
-        if self._limit is None:
-            return
-        now = self._clock()
-        while self._sent and self._sent[0] <= now - self._window:
-            self._sent.popleft()
-        if len(self._sent) >= self._limit:
-            self._sleep(self._sent[len(self._sent) - self._limit] + self._window - now)
-
-    def sleep(self, seconds: float) -> None:
-        """Wait `seconds` seconds (a retry backoff), on the pacer's clock."""
-        self._sleep(seconds)
-
-    def count(self, requests: int) -> None:
-        """Record `requests` requests sent just now."""
-        if self._limit is not None:
-            now = self._clock()
-            self._sent.extend([now] * requests)
 
 
 @dataclass
@@ -101,7 +64,7 @@ def send_journaled(
     total = int(batch.max()) + 1 if n else 0
     order = np.argsort(batch, kind="stable")
     bounds = np.searchsorted(batch[order], np.arange(total + 1))
-    pacer = pacer or RequestPacer(caps)
+    pacer = pacer or RequestPacer(caps.requests_per_window, caps.window_seconds)
     requests = 0
     done = 0
     for b in range(total):

@@ -21,10 +21,12 @@ import pytest
 import vcr as vcrpy
 from urllib3.util.retry import Retry
 
+from connectors._hubspot_http import Transport
 from connectors.credentials import KEYRING_SERVICE
 from connectors.errors import FatalCRMError, RetriableCRMError
 from connectors.guard import checked_changes
 from connectors.hubspot import HUBSPOT_CAPABILITIES, TOKEN_ENV, HubSpotCRM
+from connectors.pacing import RequestPacer
 from scoring.errors import SettingsError
 from scoring.fields import ScoreField
 from tests.connectors.fake_hubspot import FakeHubSpot
@@ -297,3 +299,61 @@ def test_hubspot_defined_property_is_refused_as_a_score_field(fake: FakeHubSpot)
     with HubSpotCRM(fake.token, host=fake.url) as connector:
         with pytest.raises(ScoreFieldViolation, match="HubSpot-defined"):
             connector.ensure_score_fields([ScoreField("total", "createdate", "number")])
+
+
+
+def _most_in_any_window(stamps: list[float], seconds: float) -> int:
+    """The most request times that fall in one rolling window of `seconds`."""
+    return max((sum(1 for s in stamps if start <= s < start + seconds) for start in stamps), default=0)
+
+
+class _FakeClock:
+    """Seconds that advance only when something sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+def test_transport_paces_every_call_to_the_window_and_searches_per_second() -> None:
+    clock = _FakeClock()
+    transport = Transport(0.9, window=RequestPacer(10, 10.0, clock, clock.sleep),
+                          search=RequestPacer(2, 1.0, clock, clock.sleep))
+    sent: dict[str, list[float]] = {"list": [], "search": []}
+
+    def answer(kind: str) -> Any:
+        def method(**_: Any) -> tuple[None, int, dict[str, str]]:
+            sent[kind].append(clock.now)
+            return None, 200, {}
+        return method
+
+    for i in range(25):
+        kind = "search" if i % 3 else "list"
+        transport.call(kind, "testing", answer(kind))
+    every = sorted(sent["list"] + sent["search"])
+    assert _most_in_any_window(every, 10.0) == 10
+    assert _most_in_any_window(sent["search"], 1.0) == 2
+    assert clock.now >= 20.0  # 25 calls at 10 per 10 s
+
+
+def test_a_long_read_waits_for_the_window_instead_of_hitting_429(fake: FakeHubSpot) -> None:
+    """Reads through the real client are paced: 10 searches at 3 per 10 s take >= 30 s on the (fake) clock."""
+    _seeded(fake, 45)
+    clock = _FakeClock()
+    with HubSpotCRM(fake.token, host=fake.url, requests_per_window=3, searches_per_second=2, search_result_cap=10,
+                    search_page_size=5, clock=clock, sleep=clock.sleep) as connector:
+        leads = connector.read_leads(since=datetime(2000, 1, 1, tzinfo=UTC))
+        searches = connector.requests_by_kind["search"]
+    assert sorted(leads["lead_id"], key=int) == sorted(fake.objects["contacts"], key=int)
+    assert searches >= 9
+    assert clock.now >= 10.0 * ((searches - 1) // 3)
+
+
+def test_searches_per_second_must_be_positive(fake: FakeHubSpot) -> None:
+    with pytest.raises(SettingsError, match="searches_per_second"):
+        HubSpotCRM(fake.token, host=fake.url, searches_per_second=0)

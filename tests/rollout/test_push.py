@@ -15,11 +15,11 @@ from connectors.errors import FatalCRMError, JournalError, PushInterruptedError,
 from connectors.guard import CheckedChanges, checked_changes
 from connectors.journal import PushJournal
 from connectors.local import LocalCRM
+from connectors.pacing import RequestPacer
 from connectors.protocol import BULK_BATCH_RECORDS, Capabilities, WriteReport
 from connectors.testing import (
     SAMPLE_SCORE_FIELDS, ConnectorWrapper, CountingConnector, InterruptingConnector, synthetic_scores,
 )
-from rollout._send import RequestPacer
 from rollout.push import new_push_id, plan_changes, push_scores, resume_push, score_field_values, undo_push
 from scoring.errors import InputDataError
 from scoring.fields import ScoreField
@@ -256,8 +256,7 @@ def test_push_ids_are_short_and_sort_by_time() -> None:
 def test_pacer_waits_for_the_window_to_free_a_slot() -> None:
     now = [0.0]
     slept: list[float] = []
-    pacer = RequestPacer(Capabilities(name="x", max_batch_records=1, requests_per_window=2, window_seconds=10.0),
-                         clock=lambda: now[0], sleep=slept.append)
+    pacer = RequestPacer(2, 10.0, clock=lambda: now[0], sleep=slept.append)
     for at in (0.0, 1.0, 2.0):
         now[0] = at
         pacer.wait()
