@@ -46,7 +46,8 @@ from scoring.fields import ScoreField
 from scoring.inputs import as_utc
 from scoring.model_file import load_model, model_hash, parse_model
 from scoring.quality import missing_fields
-from scoring.shadow import MODELS, SNAPSHOT_COLUMNS, RoutingMap, snapshot, tier_load
+from scoring.shadow import MODELS, SNAPSHOT_COLUMNS, RoutingMap, snapshot
+from scoring.shadow_load import tier_load
 
 __all__ = [
     "CLOCKS",
