@@ -15,7 +15,7 @@ import pandas as pd
 from rollout.plots import figure_svg
 from rollout.report import _CSS, _table
 from rollout.shadow_gates import GateEvidence, GateTable, ShadowSettings, evaluate_gates, threshold_text
-from rollout.shadow_store import DayRecord, RunRecord
+from rollout.shadow_schema import DayRecord, RunRecord
 from scoring._json import json_ready, json_records
 from scoring.compiled import CompiledModel
 from scoring.conversion import gap_test

@@ -36,9 +36,8 @@ from connectors.registry import journal_path, open_connector, require_crm
 from rollout.progress import Steps, quiet_steps
 from rollout.push import PushResult, new_push_id, push_scores, resume_push
 from rollout.shadow_gates import GateTable, ShadowSettings, load_settings
-from rollout.shadow_store import (
-    ApprovalError, DayRecord, DayWrite, RunRecord, ShadowRunError, ShadowStore, utc_now_text,
-)
+from rollout.shadow_schema import DayRecord, DayWrite, RunRecord
+from rollout.shadow_store import ApprovalError, ShadowRunError, ShadowStore, utc_now_text
 from scoring.compiled import CompiledModel, compile_model
 from scoring.engine import score
 from scoring.errors import SettingsError
