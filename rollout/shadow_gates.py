@@ -15,7 +15,7 @@ tier -> motion routing; every number has a DOMAIN default and can be changed:
     reps = 6
     leads_per_rep_per_day = 2.5
 
-Gates read a `GateEvidence` (frames computed from the run by rollout.shadow_run) and return one row
+Gates read a `GateEvidence` (frames computed from the run by rollout._shadow_report) and return one row
 each: value, threshold, status ("pass", "fail", "insufficient": the sample cannot decide it) and a
 reason. The verdict is GO when every required gate passes; an insufficient sample is not a pass.
 """
@@ -203,7 +203,7 @@ def load_settings(path: str | Path | None) -> ShadowSettings:
 
 @dataclass(frozen=True, eq=False)
 class GateEvidence:
-    """What the gates look at, computed from a run (rollout.shadow_run) or written inline in tests.
+    """What the gates look at, computed from a run (rollout._shadow_report) or written inline in tests.
 
     Attributes:
         load: scoring.shadow_load.tier_load by motion: day, model, key, new_work, capacity, utilisation.

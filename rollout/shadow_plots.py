@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from rollout.notebook_env import notebook_leads_per_day
 from rollout.plots import ShownFigure
-from rollout.shadow_run import StoredShadow, stored_shadow
+from rollout.shadow_review import StoredShadow, stored_shadow
 from scoring.model_file import load_model
 from scoring.shadow import MODELS, MOTIONS
 from scoring.shadow_agreement import BandMigration
