@@ -1,4 +1,4 @@
-"""The shadow report's numbers (scoring.shadow over a run's snapshots), its JSON with a hash, and its HTML page."""
+"""The shadow report's numbers (scoring.shadow_* over a run's snapshots), its JSON with a hash, and its HTML page."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import pandas as pd
 from rollout.plots import figure_svg
 from rollout.report import _CSS, _table
 from rollout.shadow_gates import GateEvidence, GateTable, ShadowSettings, evaluate_gates, threshold_text
-from rollout.shadow_store import DayRecord, RunRecord
+from rollout.shadow_schema import DayRecord, RunRecord
 from scoring._json import json_ready, json_records
 from scoring.compiled import CompiledModel
 from scoring.conversion import gap_test
-from scoring.shadow import (
-    MODELS, band_migration, early_outcomes_by_band, score_psi_by_day, tier_agreement, tier_load, top_band_test,
-)
+from scoring.shadow import MODELS
+from scoring.shadow_agreement import band_migration, score_psi_by_day, tier_agreement
+from scoring.shadow_load import tier_load
+from scoring.shadow_outcomes import early_outcomes_by_band, top_band_test
 
 _EMPTY_OUTCOMES = pd.DataFrame({"lead_id": pd.Series([], dtype=object), "stage": pd.Series([], dtype=object),
                                 "at": pd.Series([], dtype="datetime64[ns, UTC]")})

@@ -1,7 +1,7 @@
 """`scorebench shadow ...` (start, snapshot, status, report), `scorebench approve` and the gated `push --run`.
 
-Each command parses, calls one function of rollout.shadow_run, renders; a ScorebenchError prints one
-red line and exits 1 (STYLE rule 16).
+Each command parses, calls one function of rollout.shadow_start, shadow_snapshot, shadow_review or
+shadow_approval, renders; a ScorebenchError prints one red line and exits 1 (STYLE rule 16).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def start(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Id of the new run; default s<time>-<hex>.")] = None,
 ) -> None:
     """Start a shadow run: both model files are stored by hash; nothing is written to the CRM."""
-    from rollout.shadow_run import start_run
+    from rollout.shadow_start import start_run
 
     try:
         run = start_run(store, crm, champion, challenger, days=days, db=db if crm == "local" else None, clock=clock,
@@ -89,7 +89,7 @@ def snapshot(
                                            help="Fill missed days from activity history.")] = True,
 ) -> None:
     """Score every lead with both models for the day(s) due and store them (idempotent per day; cron it)."""
-    from rollout.shadow_run import snapshot_run
+    from rollout.shadow_snapshot import snapshot_run
 
     try:
         with progress_bar(console) as progress:
@@ -108,7 +108,7 @@ def status(
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
     """Every run with its days recorded, last error, report verdict, approval and pushes."""
-    from rollout.shadow_run import run_status
+    from rollout.shadow_review import run_status
 
     try:
         rows = run_status(store, run)
@@ -138,7 +138,7 @@ def report(
     out: Annotated[Path, typer.Option(help="Directory for report.html and report.json.")] = Path("shadow-report"),
 ) -> None:
     """Compare the models (agreement, migration, load vs capacity, outcomes, PSI, data quality) and apply the gates."""
-    from rollout.shadow_run import report_run
+    from rollout.shadow_review import report_run
 
     try:
         with progress_bar(console) as progress:
@@ -160,7 +160,7 @@ def approve(
     override: Annotated[bool, typer.Option("--override", help="Approve although the report says NO-GO.")] = False,
 ) -> None:
     """Record who approved which challenger (by hash) on which report (by hash)."""
-    from rollout.shadow_run import approve_run
+    from rollout.shadow_approval import approve_run
 
     try:
         result = approve_run(store, run, by, note, override=override)
@@ -182,6 +182,6 @@ def push_run(run: str, store: Path = DEFAULT_STORE, journal: Path | None = None,
     Re-run after an interrupted push, it resumes that push (each pending change written exactly once).
     Raises ScorebenchError (ApprovalError when not approved or the model file changed since approval).
     """
-    from rollout.shadow_run import push_run as push_approved
+    from rollout.shadow_approval import push_run as push_approved
 
     return push_approved(store, run, journal=journal, dry_run=dry_run, progress=progress, as_of=as_of)

@@ -2,7 +2,7 @@
 
 The simulated CRM holds the whole synthetic funnel from the start; the run's simulated clock starts
 `days` days before the funnel's as_of and advances one day per snapshot, and every snapshot reads
-only what the CRM held at the clock's time (leads created and events by then: rollout.shadow_run).
+only what the CRM held at the clock's time (leads created and events by then: rollout.shadow_snapshot).
 Outcomes: the generator draws them after as_of, so, as the simulated replay does
 (simulator.shadow_replay), each lead keeps its drawn delay but its clock starts when it can first be
 worked (the window's start, or its creation): at = max(created_at, start) + (drawn at - as_of).
@@ -22,8 +22,11 @@ from connectors.local import LocalCRM
 from rollout.demo import shipped_model_path
 from rollout.progress import Steps, quiet_steps
 from rollout.push import PushResult, undo_push
+from rollout.shadow_approval import ApprovalResult, approve_run, push_run
 from rollout.shadow_gates import GateTable
-from rollout.shadow_run import ApprovalResult, ReportResult, approve_run, push_run, report_run, snapshot_run, start_run
+from rollout.shadow_review import ReportResult, report_run
+from rollout.shadow_snapshot import snapshot_run
+from rollout.shadow_start import start_run
 from connectors.journal import PushJournal
 from simulator import FunnelSpec, generate_funnel
 from simulator.funnel import Funnel

@@ -15,7 +15,7 @@ tier -> motion routing; every number has a DOMAIN default and can be changed:
     reps = 6
     leads_per_rep_per_day = 2.5
 
-Gates read a `GateEvidence` (frames computed from the run by rollout.shadow_run) and return one row
+Gates read a `GateEvidence` (frames computed from the run by rollout._shadow_report) and return one row
 each: value, threshold, status ("pass", "fail", "insufficient": the sample cannot decide it) and a
 reason. The verdict is GO when every required gate passes; an insufficient sample is not a pass.
 """
@@ -35,7 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scoring.columns import FUNNEL_STAGES
 from scoring.conversion import GapTest
 from scoring.errors import ConfigFileError, ModelProblem
-from scoring.shadow import MOTIONS, MotionCapacity, RoutingMap, two_proportion_test
+from scoring.shadow import MOTIONS, RoutingMap
+from scoring.shadow_load import MotionCapacity
+from scoring.shadow_outcomes import two_proportion_test
 from simulator.scenario import TeamSpec
 from simulator.shadow_replay import team_capacity
 
@@ -156,7 +158,7 @@ class ShadowSettings(BaseModel):
                           challenger=self.routing_challenger or default.challenger)
 
     def capacity_per_day(self) -> dict[str, MotionCapacity]:
-        """Motion -> MotionCapacity for scoring.shadow.tier_load."""
+        """Motion -> MotionCapacity for scoring.shadow_load.tier_load."""
         return {m: MotionCapacity(c.reps, c.leads_per_rep_per_day, c.factor) for m, c in self.capacity.items()}
 
     def stages(self) -> tuple[str, ...]:
@@ -201,15 +203,15 @@ def load_settings(path: str | Path | None) -> ShadowSettings:
 
 @dataclass(frozen=True, eq=False)
 class GateEvidence:
-    """What the gates look at, computed from a run (rollout.shadow_run) or written inline in tests.
+    """What the gates look at, computed from a run (rollout._shadow_report) or written inline in tests.
 
     Attributes:
-        load: scoring.shadow.tier_load by motion: day, model, key, new_work, capacity, utilisation.
+        load: scoring.shadow_load.tier_load by motion: day, model, key, new_work, capacity, utilisation.
         early_band: stage -> early_outcomes_by_band(level="band"): model, band, leads, converted, rate.
         early_tier: stage -> early_outcomes_by_band(level="tier"), same columns (band holds the tier).
         gap: model -> GapTest of its last-day totals against the won/lost outcomes seen.
         quality: day, model, field, missing, share (0-1) of each field a model reads, per snapshot day.
-        psi: scoring.shadow.score_psi_by_day: day, model, leads, psi, band_psi.
+        psi: scoring.shadow_agreement.score_psi_by_day: day, model, leads, psi, band_psi.
     """
 
     load: pd.DataFrame

@@ -1,4 +1,4 @@
-"""Figures of a shadow run (scoring.shadow frames in, matplotlib figures out) and the notebook's simulated run.
+"""Figures of a shadow run (scoring.shadow_* frames in, matplotlib figures out) and the notebook's simulated run.
 
     replay = notebook_shadow_replay("../scenarios/default.toml", "../models/baseline.toml", "../models/candidate.toml")
     agreement_figure(tier_agreement(replay.snapshots, replay.routing))
@@ -20,9 +20,10 @@ from matplotlib.figure import Figure
 
 from rollout.notebook_env import notebook_leads_per_day
 from rollout.plots import ShownFigure
-from rollout.shadow_run import StoredShadow, stored_shadow
+from rollout.shadow_review import StoredShadow, stored_shadow
 from scoring.model_file import load_model
-from scoring.shadow import MODELS, MOTIONS, BandMigration
+from scoring.shadow import MODELS, MOTIONS
+from scoring.shadow_agreement import BandMigration
 from simulator.scenario import load_scenario
 from simulator.shadow_replay import ShadowReplay, replay_shadow
 

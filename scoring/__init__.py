@@ -28,23 +28,10 @@ from scoring.fields import ScoreField
 from scoring.model import ModelSpec
 from scoring.model_file import load_model, model_hash, parse_model
 from scoring.quality import missing_fields
-from scoring.shadow import (
-    MODELS,
-    MOTIONS,
-    SNAPSHOT_COLUMNS,
-    BandMigration,
-    MotionCapacity,
-    RoutingMap,
-    TwoProportionTest,
-    band_migration,
-    early_outcomes_by_band,
-    score_psi_by_day,
-    snapshot,
-    tier_agreement,
-    tier_load,
-    top_band_test,
-    two_proportion_test,
-)
+from scoring.shadow import MODELS, MOTIONS, SNAPSHOT_COLUMNS, RoutingMap, snapshot
+from scoring.shadow_agreement import BandMigration, band_migration, score_psi_by_day, tier_agreement
+from scoring.shadow_load import MotionCapacity, tier_load
+from scoring.shadow_outcomes import TwoProportionTest, early_outcomes_by_band, top_band_test, two_proportion_test
 from scoring.summary import EvaluationCosts, comparison_summary, model_summary
 from scoring.thresholds import ThresholdMetrics, best_threshold, expected_value_curve, threshold_metrics
 

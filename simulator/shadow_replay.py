@@ -4,7 +4,8 @@ DOMAIN.md section 7: before a new model changes routing it runs in shadow for 14
 one funnel whose as_of is the end of the window, so leads arrive through the history and the window and
 behave up to the window's end. Each day both models score every lead created so far from the events
 seen so far (`score(leads_so_far, events_up_to_day_end, model, as_of=day_end)`), and the day becomes one
-snapshot (scoring.shadow.snapshot); the comparison itself lives in scoring.shadow, unchanged for live runs.
+snapshot (scoring.shadow.snapshot); the comparison itself lives in scoring.shadow_agreement, shadow_load and
+shadow_outcomes, unchanged for live runs.
 
 Outcomes: the generator draws outcomes after its as_of. The replay keeps each lead's drawn delays but
 starts its clock when the lead can first be worked: at the window's start for leads created before it,
@@ -26,7 +27,8 @@ from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.inputs import as_utc
 from scoring.model import ModelSpec
-from scoring.shadow import MotionCapacity, RoutingMap, snapshot, tier_load
+from scoring.shadow import RoutingMap, snapshot
+from scoring.shadow_load import MotionCapacity, tier_load
 from simulator.funnel import Funnel, generate_funnel
 from simulator.scenario import Scenario, TeamSpec
 from simulator.spec import FunnelSpec
@@ -47,7 +49,7 @@ class ShadowReplay:
     outcomes: pd.DataFrame
     """OUTCOME_COLUMNS seen by the window's end (at <= end), clocks started as in the module docstring."""
     load: pd.DataFrame
-    """scoring.shadow.tier_load by motion: leads entering per day and model against capacity."""
+    """scoring.shadow_load.tier_load by motion: leads entering per day and model against capacity."""
     capacity: dict[str, MotionCapacity]
     """Motion -> team capacity (team_capacity of the team)."""
     routing: RoutingMap

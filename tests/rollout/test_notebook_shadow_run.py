@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rollout.shadow_demo import run_shadow_demo
 from rollout.shadow_plots import agreement_figure, early_outcomes_figure, load_figure, migration_figure, notebook_shadow_run
-from rollout.shadow_run import StoredShadow
+from rollout.shadow_review import StoredShadow
 from scoring import band_migration, early_outcomes_by_band, tier_agreement
 
 ROOT = Path(__file__).resolve().parents[2]

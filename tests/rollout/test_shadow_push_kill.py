@@ -15,8 +15,11 @@ import pytest
 
 from connectors.journal import PushJournal
 from connectors.local import BATCH_RECORDS_ENV, WRITE_DELAY_ENV, LocalCRM
+from rollout.shadow_approval import approve_run, push_run
 from rollout.shadow_demo import window_outcomes
-from rollout.shadow_run import approve_run, push_run, report_run, snapshot_run, start_run
+from rollout.shadow_review import report_run
+from rollout.shadow_snapshot import snapshot_run
+from rollout.shadow_start import start_run
 from scoring.fields import ScoreField
 from simulator import FunnelSpec, generate_funnel
 

@@ -13,7 +13,8 @@ import pytest
 
 from connectors.errors import CRMError
 from connectors.registry import open_connector
-from rollout.shadow_run import snapshot_run, start_run
+from rollout.shadow_snapshot import snapshot_run
+from rollout.shadow_start import start_run
 from rollout.shadow_store import ShadowStore
 from scoring.fields import ScoreField
 from simulator import FunnelSpec, generate_funnel

@@ -16,9 +16,12 @@ from typer.testing import CliRunner
 from connectors.journal import PushJournal
 from connectors.local import LocalCRM
 from rollout.cli import app as main_app
+from rollout.shadow_approval import approve_run, push_run
 from rollout.shadow_cli import shadow_app
 from rollout.shadow_demo import window_outcomes
-from rollout.shadow_run import approve_run, push_run, report_run, snapshot_run, start_run
+from rollout.shadow_review import report_run
+from rollout.shadow_snapshot import snapshot_run
+from rollout.shadow_start import start_run
 from rollout.shadow_store import ApprovalError, ShadowLockedError, ShadowRunError, ShadowStore, ShadowStoreError
 from scoring.fields import ScoreField
 from simulator import FunnelSpec, generate_funnel

@@ -12,19 +12,10 @@ import pytest
 from scoring.conversion import wilson_interval
 from scoring.drift import psi
 from scoring.errors import InputDataError, SettingsError
-from scoring.shadow import (
-    SNAPSHOT_COLUMNS,
-    MotionCapacity,
-    RoutingMap,
-    band_migration,
-    early_outcomes_by_band,
-    score_psi_by_day,
-    snapshot,
-    tier_agreement,
-    tier_load,
-    top_band_test,
-    two_proportion_test,
-)
+from scoring.shadow import SNAPSHOT_COLUMNS, RoutingMap, snapshot
+from scoring.shadow_agreement import band_migration, score_psi_by_day, tier_agreement
+from scoring.shadow_load import MotionCapacity, tier_load
+from scoring.shadow_outcomes import early_outcomes_by_band, top_band_test, two_proportion_test
 
 BANDS = ["0-24", "25-49", "50-74", "75-100"]
 CHAMPION_TIERS = (["not_hot", "hot"], [50.0])

@@ -11,7 +11,8 @@ import pytest
 from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.model_file import load_model
-from scoring.shadow import early_outcomes_by_band, tier_agreement, top_band_test
+from scoring.shadow_agreement import tier_agreement
+from scoring.shadow_outcomes import early_outcomes_by_band, top_band_test
 from simulator.capacity import rep_load
 from simulator.scenario import load_scenario
 from simulator.shadow_replay import ShadowReplay, replay_shadow, team_capacity
