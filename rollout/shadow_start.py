@@ -56,7 +56,7 @@ def _file_text(path: Path, what: str) -> str:
 
 
 def shadow_fields(model: CompiledModel, crm: str) -> tuple[ScoreField, ...]:
-    """The challenger's shadow fields in `crm`: its total, band, tier, version and scored-at fields, renamed.
+    """The challenger's shadow fields in `crm`: its total, band, tier and version fields (SHADOW_COLUMNS), renamed.
 
     Raises:
         SettingsError: the model names no score fields for `crm`.
