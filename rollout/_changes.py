@@ -18,8 +18,9 @@ CRM_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 def score_field_values(scores: pd.DataFrame, fields: Sequence[ScoreField]) -> pd.DataFrame:
     """CRM values of each score field: record_id plus one column per field name.
 
-    Numbers are rounded half away from zero to Int64, text is `str`, datetimes are ISO-8601 UTC text
-    to the second (`2026-11-23T14:45:01Z`); missing scores stay missing.
+    Numbers are rounded half away from zero to Int64, text is `str` (empty text, e.g. a lead without
+    reasons, is missing), datetimes are ISO-8601 UTC text to the second (`2026-11-23T14:45:01Z`);
+    missing scores stay missing.
     """
     score_field_names(fields)
     needed = ["lead_id", *dict.fromkeys(f.column for f in fields)]
@@ -130,7 +131,8 @@ def _crm_values(values: pd.Series, field: ScoreField) -> pd.Series:
                 f"{field.name} is a datetime field; give UTC timestamps",
             )
         return stamps.dt.strftime(CRM_DATETIME_FORMAT).astype("str")
-    return values.astype("str")
+    text = values.astype("str")
+    return text.mask(text == "")  # a CRM keeps no empty text (HubSpot reads "" back as no value): "" is NULL
 
 
 def _instants(values: pd.Series) -> pd.Series:

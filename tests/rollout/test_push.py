@@ -59,6 +59,13 @@ class TestScoreFieldValues:
         assert got["score_band"].tolist()[0] == "A" and pd.isna(got["score_band"].iloc[1])
         assert got["scored_at"].tolist()[0] == "2026-11-23T14:45:01Z" and pd.isna(got["scored_at"].iloc[1])
 
+    def test_empty_text_is_pushed_as_no_value(self) -> None:
+        """A lead without reasons ("") gets NULL, which is what a CRM reads back, so a re-push plans nothing."""
+        desired = score_field_values(pd.DataFrame({"lead_id": ["a", "b"], "band": ["", "A"]}), [BAND])
+        assert pd.isna(desired["score_band"].iloc[0]) and desired["score_band"].iloc[1] == "A"
+        current = wide({"record_id": ["a", "b"], "score_band": pd.Series([None, "A"], dtype="str")})
+        assert plan_changes(current, desired, [BAND]).empty
+
     def test_missing_columns_are_named(self) -> None:
         with pytest.raises(InputDataError, match="missing column.*band, scored_at"):
             score_field_values(pd.DataFrame({"lead_id": ["a"], "total": [1.0]}), [TOTAL, BAND, STAMP])
