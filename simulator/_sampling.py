@@ -62,6 +62,18 @@ def per_group_pick(groups: IntArray, key: FloatArray) -> IntArray:
     return order[last].astype(np.int64)
 
 
+def group_ranks(groups: IntArray) -> IntArray:
+    """0-based position of each item among the items of its group, in array order."""
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = sorted_groups[1:] != sorted_groups[:-1]
+    position = np.arange(order.size, dtype=np.int64)
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = position - np.maximum.accumulate(np.where(first, position, 0))
+    return ranks
+
+
 def day_seconds(days: FloatArray) -> IntArray:
     """Days relative to as_of rounded to whole seconds (rounding keeps the order of the inputs)."""
     return np.round(days * _SECONDS_PER_DAY).astype(np.int64)

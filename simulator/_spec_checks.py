@@ -105,6 +105,8 @@ def spec_problems(spec: FunnelSpec) -> list[str]:
         out.append("intent_event_positions: needs the same keys as intent_event_rates")
     for name in ("committee_security_position", "committee_rfp_position"):
         share(name)
+    if spec.max_committee_size < 1:
+        out.append(f"max_committee_size: a buying committee needs at least 1 person, got {spec.max_committee_size}")
     if any(not 0.0 <= v <= 1.0 for v in spec.intent_event_positions.values()):
         out.append("intent_event_positions: positions must be in [0, 1]")
     if "unsubscribe" in spec.event_base_rates or "rfp_received" in spec.event_base_rates:

@@ -3,8 +3,9 @@
 A window is a span of days (relative to as_of, negative = past) with a strength. Current windows end
 within a few days of as_of; past windows lie 60-120 days back and have gone quiet. A lead's current
 intent is its window strength decayed by the days since the window ended, so old intent is worth
-little. Committee accounts have one window that most of their contacts share (with jitter); the
-account's heat (how many contacts engage, decayed the same way) lifts every contact of the account.
+little. Committee accounts have one window that most of their contacts share (with jitter): the buying
+committee, 1 to max_committee_size (10) people; the account's heat (how many contacts engage, decayed the
+same way) lifts every contact of the account.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator._sampling import BoolArray, FloatArray, IntArray, tilted_probability, uniform_between
+from simulator._sampling import BoolArray, FloatArray, IntArray, group_ranks, tilted_probability, uniform_between
 from simulator.population import Contacts
 from simulator.spec import FunnelSpec
 from simulator.vocabulary import INTENT_KINDS
@@ -93,6 +94,17 @@ def draw_account_windows(spec: FunnelSpec, account_fit: FloatArray, rng: np.rand
     )
 
 
+def _committee_capped(engaged: BoolArray, account: IntArray, cap: int, rng: np.random.Generator) -> BoolArray:
+    """`engaged` with at most `cap` engaged leads per account: past the cap, those with the highest random
+    keys drop out."""
+    key = rng.random(engaged.size)
+    rows = np.flatnonzero(engaged)
+    by_key = rows[np.argsort(key[rows], kind="stable")]
+    kept = engaged.copy()
+    kept[by_key[group_ranks(account[by_key]) >= cap]] = False
+    return kept
+
+
 def draw_lead_windows(spec: FunnelSpec, contacts: Contacts, accounts: AccountWindows,
                       rng: np.random.Generator) -> LeadWindows:
     """Each lead's window: its committee's (jittered) if it engages, else its own with some chance."""
@@ -100,6 +112,7 @@ def draw_lead_windows(spec: FunnelSpec, contacts: Contacts, accounts: AccountWin
     acc = contacts.account
     eligible = ~contacts.is_competitor & ~contacts.is_student
     engaged = accounts.active[acc] & eligible & (rng.random(n) < spec.committee_engage_share)
+    engaged = _committee_capped(engaged, acc, spec.max_committee_size, rng)
     own_share = np.where(contacts.is_competitor, spec.competitor_window_share, spec.individual_window_share)
     own = ~engaged & (rng.random(n) < own_share)
     own_kind, own_start, own_end = _window_times(spec, rng, n)

@@ -149,6 +149,9 @@ class FunnelSpec:
     """Departments of a committee account's committee-role contacts (title by weight within each)."""
     committee_engage_share: float = 0.65
     """Share of a committee account's contacts who engage during the account's window."""
+    max_committee_size: int = 10
+    """Most contacts of one account that engage in its committee window, i.e. the buying committee is 1 to
+    this many people (DOMAIN: 6-10); beyond it, engaged contacts drawn at random do not engage."""
     committee_jitter_days: float = 4.0
     committee_security_rate: float = 1.5
     """Expected security_page visits per engaged security/it contact over the window."""
