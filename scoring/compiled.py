@@ -63,6 +63,9 @@ class CompiledAction:
     decay: DecayFn
     max_repeats: int
     repeat_factor: float
+    decay_kind: str
+    """The curve behind `decay`: "exponential", "step" or "none". Exponential and none are multiplicative,
+    decay(a + b) == decay(a) * decay(b), which lets running scores carry points from event to event."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ def compile_model(spec: ModelSpec) -> CompiledModel:
             decay=decay_function(a.decay or behaviour.decay),
             max_repeats=a.max_repeats or np.iinfo(np.int32).max,
             repeat_factor=a.repeat_factor,
+            decay_kind=(a.decay or behaviour.decay).kind,
         )
         for a in behaviour.actions
     )

@@ -11,6 +11,7 @@ from simulator.arrivals import ARRIVAL_COLUMNS, arrival_weights, arrivals_from_s
 from simulator.capacity import FORMULA_VS_QUEUE_COLUMNS, ErlangC, erlang_c, formula_vs_queue, rep_load
 from simulator.chunked import ChunkedResult, simulate_in_chunks
 from simulator.funnel import LATENT_COLUMNS, Funnel, generate_funnel
+from simulator.mql_timing import RunningScores, first_crossing, mql_arrival_seconds, running_scores
 from simulator.reps import Rep, RoutingPolicy, rep_team
 from simulator.routing import (
     ROUTING_COLUMNS,
@@ -70,6 +71,10 @@ from simulator.what_if import LIFT_STAGES, WhatIf, WhatIfBench, WhatIfSettings, 
 __all__ = [
     "ChunkedResult",
     "simulate_in_chunks",
+    "RunningScores",
+    "first_crossing",
+    "mql_arrival_seconds",
+    "running_scores",
     "LIFT_STAGES",
     "WhatIf",
     "WhatIfBench",

@@ -9,11 +9,11 @@ arrival second, tier code, segment code, base propensity and uniform draw are ke
 last chunk every MQL is routed together through one team (`route_arrays`) and speed to lead decides wins.
 Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
 
-An MQL arrives when its running points first reach its threshold: fit points plus each event's decayed
-behaviour points, evaluated at the lead's events (decay "none" or exponential; repeat caps, inactivity,
-account and negative points are left out of the running estimate, which is exact for a model without
-them). A lead whose as_of score is an MQL but whose running estimate never gets there arrives at its last
-event (its creation if it has none).
+An MQL arrives when its score first reaches its threshold (`simulator.mql_timing`): the engine's total just
+after each of the lead's events, exact for every rule but the account pillar, which it leaves out (account
+points are >= 0, so the arrival is never earlier than the true crossing), and not before the lead's creation.
+A lead whose as_of score is an MQL but whose running total never gets there (possible only through account
+points) arrives at its last event (its creation if it has none).
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ import pandas as pd
 from scoring.compiled import CompiledModel
 from scoring.engine import score
 from scoring.errors import SettingsError
-from scoring.event_arrays import lead_positions
-from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
-from simulator._sampling import BoolArray, FloatArray, IntArray
+from simulator._sampling import FloatArray, IntArray
 from simulator._scenario_time import has_volume_season
 from simulator.funnel import generate_funnel
+from simulator.mql_timing import mql_arrival_seconds, running_scores
 from simulator.reps import Rep, RoutingPolicy, rep_team
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.spec import FunnelSpec
@@ -46,8 +45,6 @@ from simulator.vocabulary import SEGMENTS
 
 __all__ = ["ChunkedResult", "MQLArrivals", "chunk_seeds", "chunk_sizes", "mql_arrivals", "simulate_in_chunks",
            "sized_team"]
-
-_DAY_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -107,69 +104,6 @@ class MQLArrivals:
     """Wins among the chunk's leads that are not MQLs (base propensity, never routed)."""
 
 
-def _exponential_rate(decay: Callable[[FloatArray], FloatArray]) -> float | None:
-    """Halvings per day when `decay` is 2 ** (-days * rate) (0 for no decay); None for any other curve."""
-    probe = np.array([0.0, 0.5, 1.0, 2.0, 7.0, 45.0, 400.0])
-    d = np.asarray(decay(probe), dtype=np.float64)
-    if d[0] != 1.0 or d[2] <= 0.0:
-        return None
-    rate = -math.log2(d[2])
-    expected = np.exp2(-rate * probe)
-    return rate if np.allclose(d, expected, rtol=1e-9, atol=1e-12) else None
-
-
-def _decayed_running_sums(points: FloatArray, t_days: FloatArray, first: BoolArray, rate: float) -> FloatArray:
-    """Per event, the lead's points so far decayed to that event: S_k = S_(k-1) * 2 ** (-rate * gap) + p_k.
-
-    Events are grouped by lead (`first` marks each lead's first event) and sorted by time within a lead; the
-    recurrence runs once per event rank (k-th event of every lead at once), so it is exact for any span.
-    """
-    n = points.size
-    group_start = np.flatnonzero(first)
-    rank = np.arange(n) - np.repeat(group_start, np.diff(np.r_[group_start, n]))
-    by_rank = np.argsort(rank, kind="stable")
-    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
-    out = points.astype(np.float64, copy=True)
-    for k in range(1, bounds.size - 1):
-        idx = by_rank[bounds[k]:bounds[k + 1]]
-        out[idx] += out[idx - 1] * np.exp2(-rate * (t_days[idx] - t_days[idx - 1]))
-    return out
-
-
-def _running_crossing(lead: IntArray, t_days: FloatArray, type_code: IntArray, names: tuple[str, ...],
-                      value: FloatArray, fit_part: FloatArray, threshold: FloatArray, model: CompiledModel,
-                      n_leads: int) -> FloatArray:
-    """Days (after the routing start) of each lead's first event whose running score reaches its threshold;
-    NaN for leads that never reach it. Events sorted by (lead, time)."""
-    crossing = np.full(n_leads, np.nan)
-    if lead.size == 0:
-        return crossing
-    first = np.r_[True, lead[1:] != lead[:-1]]
-    behaviour = np.zeros(lead.size)
-    by_rate: dict[float, FloatArray] = {}
-    for action in model.actions:
-        rate = _exponential_rate(action.decay)
-        if rate is None or action.event not in names:
-            continue
-        mask = type_code == names.index(action.event)
-        if action.min_value is not None:
-            mask &= value >= action.min_value
-        by_rate.setdefault(rate, np.zeros(lead.size))[mask] += action.points
-    for rate, points in by_rate.items():
-        behaviour += _decayed_running_sums(points, t_days, first, rate)
-    if model.combine == "sum":
-        running = fit_part[lead] + behaviour
-    else:
-        w_behaviour = model.weights[1]
-        running = fit_part[lead] + w_behaviour * np.clip(behaviour / model.behaviour_max, 0.0, 1.0) * 100.0
-    hit = np.flatnonzero(running >= threshold[lead] - 1e-9)
-    if hit.size:
-        lead_hit = lead[hit]
-        keep = np.r_[True, lead_hit[1:] != lead_hit[:-1]]
-        crossing[lead_hit[keep]] = t_days[hit[keep]]
-    return crossing
-
-
 def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.SeedSequence,
                  draw_seed: np.random.SeedSequence, start: pd.Timestamp, tier_codes: tuple[int, int]) -> MQLArrivals:
     """Generate, score and reduce one chunk to its MQLs' arrays (events are dropped before returning).
@@ -190,35 +124,10 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     uniform = np.random.default_rng(draw_seed).random(len(leads))
     base_wins = int((uniform[~mql] < base[~mql]).sum())
     rows = np.flatnonzero(mql)
-
-    fit_raw = matcher_masks(ColumnCodes(with_email_domain(leads.iloc[rows])), model.fit_rules).astype(np.float64) \
-        @ np.array([r.points for r in model.fit_rules], dtype=np.float64) if model.fit_rules else np.zeros(rows.size)
-    if model.combine == "sum":
-        fit_part = fit_raw
-    else:
-        fit_part = model.weights[0] * np.clip(fit_raw / model.fit_max, 0.0, 1.0) * 100.0
-    position = lead_positions(leads["lead_id"].iloc[rows].reset_index(drop=True), events["lead_id"])
-    keep = position >= 0
-    ev = events.loc[keep]
-    at = (ev["at"].to_numpy("datetime64[ns]").view(np.int64) - start.value) / 1e9 / _DAY_S
-    type_code, names = pd.factorize(ev["type"])
-    value = ev["value"].to_numpy(np.float64, na_value=np.nan) if "value" in ev.columns else np.full(len(ev), np.nan)
-    del events, ev, funnel
-    lead_of_event = position[keep]
-    step_lead, step_at = np.diff(lead_of_event), np.diff(at)
-    if np.all((step_lead > 0) | ((step_lead == 0) & (step_at >= 0))):  # generate_funnel sorts by (lead, at)
-        order = np.arange(lead_of_event.size)
-    else:
-        order = np.lexsort((at, lead_of_event))
-    crossing = _running_crossing(lead_of_event[order], at[order], type_code[order].astype(np.int64),
-                                 tuple(str(n) for n in names), value[order], fit_part,
-                                 scores["mql_threshold"].to_numpy(np.float64)[rows], model, rows.size)
-    created = (leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)[rows] - start.value) / 1e9 / _DAY_S
-    last = np.full(rows.size, np.nan)
-    if lead_of_event.size:
-        np.fmax.at(last, lead_of_event, at)
-    arrival = np.where(np.isnan(crossing), np.where(np.isnan(last), created, last), crossing)
-    arrival = np.maximum(arrival, created) * _DAY_S
+    running = running_scores(leads.iloc[rows], events, model, start)
+    del events, funnel
+    created = (leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)[rows] - start.value) / 1e9
+    arrival = mql_arrival_seconds(running, scores["mql_threshold"].to_numpy(np.float64)[rows], created)
     hot = (scores["tier"].to_numpy()[rows] == model.tier_names[-1])
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
     segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)

@@ -7,10 +7,15 @@
     picks = recommended_thresholds(summary, grid.settings)
 
 One task is (scenario, replication): its seed is SeedSequence(seed, spawn_key=(scenario, replication)), so
-results never depend on execution order or grid size. The funnel is drawn and scored once; each reps value
-compiles one routing plan; each threshold routes the MQLs (model top tier -> hot tier "A", other MQLs ->
-warm tier "B", the rest to nurture), applies speed to lead and draws won / lost from ONE uniform per lead
-shared by every threshold and reps (common random numbers). EV = TP deal_value - FP fp_cost - FN fn_cost
+results never depend on execution order or grid size. The funnel is drawn and scored once, and so are the
+running scores of every lead that is an MQL at some threshold (`simulator.mql_timing`); each reps value
+compiles one routing plan; each threshold routes the MQLs (as_of total >= threshold; model top tier -> hot
+tier "A", other MQLs -> warm tier "B", the rest to nurture), applies speed to lead and draws won / lost from
+ONE uniform per lead shared by every threshold and reps (common random numbers). An MQL at threshold T
+enters the queue when its score first reached T, not before its creation (a lead created 80 days ago that
+crossed yesterday arrives yesterday), so the same lead arrives later at a higher threshold; running scores
+leave the account pillar out, so a lead that is an MQL only through account points arrives at its last
+event (its creation if it has none). EV = TP deal_value - FP fp_cost - FN fn_cost
 with TP = worked & won, FP = worked & not won, FN = not worked & would have won at the base propensity.
 """
 
@@ -29,9 +34,10 @@ from scoring.conversion import stage_reached
 from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.summary import EvaluationCosts
-from simulator._queue import to_working
+from simulator._queue import Windows, to_working
 from simulator._sweep_team import sweep_team, t975, team_windows, working_days_between
 from simulator.capacity import rep_load
+from simulator.mql_timing import mql_arrival_seconds, running_scores
 from simulator.reps import RoutingPolicy
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.scenario import Scenario, scenario_funnel
@@ -163,11 +169,11 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
     days = float((spec.as_of - start) / pd.Timedelta(days=1)) + settings.tail_days
     created = pd.to_datetime(funnel.leads["created_at"], utc=True).to_numpy("datetime64[ns]").view(np.int64)
-    arrival = (created - start.value) / 1e9
     windows = team_windows(team, start, days)
-    arrival_w = to_working(windows, arrival)
     per_day = 1.0 / working_days_between(team, start, spec.history_days)
     total = scores["total"].to_numpy(dtype=np.float64)
+    arrivals = _threshold_arrivals(funnel.leads, funnel.events, grid.model, total, (created - start.value) / 1e9,
+                                   grid.thresholds, start, windows)
     hot = (scores["tier"] == grid.model.tier_names[-1]).to_numpy()
     band = scores["band"].cat.codes.to_numpy()
     opportunity = stage_reached(funnel.outcomes, lead_ids, "opportunity")
@@ -181,6 +187,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
         capacity = float(sum(r.daily_capacity for r in crew))
         ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
         for threshold in grid.thresholds:
+            arrival, arrival_w = arrivals[threshold]
             mql = total >= threshold
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
@@ -208,6 +215,28 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
                 row[f"won_rate_{name}"] = float(won[in_band].mean()) if in_band.any() else math.nan
             rows.append(row)
     return combined_results([pd.DataFrame(rows)])
+
+
+def _threshold_arrivals(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, total: np.ndarray,
+                        created: np.ndarray, thresholds: Sequence[float], start: pd.Timestamp, windows: Windows,
+                        ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """Per threshold, (seconds after `start`, working seconds) at which each lead enters the queue: an MQL
+    (total >= threshold) at its first crossing (`mql_arrival_seconds`), any other lead at its creation
+    (`created`, seconds after start).
+
+    Running scores are computed once, for the leads that are an MQL at the lowest threshold.
+    """
+    rows = np.flatnonzero(total >= min(thresholds))
+    running = running_scores(leads.iloc[rows], events, model, start)
+    created_w = to_working(windows, created)
+    out = {}
+    for threshold in thresholds:
+        mql = rows[total[rows] >= threshold]
+        arrival, arrival_w = created.copy(), created_w.copy()
+        arrival[mql] = mql_arrival_seconds(running, threshold, created[rows])[total[rows] >= threshold]
+        arrival_w[mql] = to_working(windows, arrival[mql])
+        out[threshold] = (arrival, arrival_w)
+    return out
 
 
 def _share(flags: np.ndarray, among: np.ndarray) -> float:

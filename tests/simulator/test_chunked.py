@@ -22,6 +22,7 @@ from simulator.chunked import (
     simulate_in_chunks,
     sized_team,
 )
+from tests.reference.running import brute_force_crossing
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = FunnelSpec(n_leads=6_000, history_days=90, past_window_age=(45.0, 85.0))
@@ -130,29 +131,6 @@ def test_mql_arrives_when_running_points_first_reach_the_threshold(baseline: Com
         assert part.arrival[k] == pytest.approx(expected, abs=1e-3)
 
 
-def test_running_sums_match_a_per_event_loop_with_exponential_decay() -> None:
-    """The rank-by-rank recurrence equals decaying every earlier event's points to each event."""
-    from simulator.chunked import _decayed_running_sums
-
-    rng = np.random.default_rng(4)
-    lead = np.sort(rng.integers(0, 40, 400))
-    t = np.concatenate([np.sort(rng.uniform(0, 365, c)) for c in np.bincount(lead)])
-    points = rng.choice([0.0, 2.0, 10.0, 30.0], lead.size)
-    first = np.r_[True, lead[1:] != lead[:-1]]
-    got = _decayed_running_sums(points, t, first, 1 / 7)
-    for k in range(lead.size):
-        same = np.flatnonzero((lead == lead[k]) & (np.arange(lead.size) <= k))
-        assert got[k] == pytest.approx(float((points[same] * 0.5 ** ((t[k] - t[same]) * 1 / 7)).sum()), rel=1e-9)
-
-
-def test_only_none_or_exponential_decay_is_read_as_a_rate() -> None:
-    from simulator.chunked import _exponential_rate
-
-    assert _exponential_rate(lambda d: np.exp2(-d / 21.0)) == pytest.approx(1 / 21)
-    assert _exponential_rate(lambda d: np.ones_like(d, dtype=np.float64)) == 0.0
-    assert _exponential_rate(lambda d: 0.5 ** np.floor(d / 30.0)) is None
-
-
 def test_decayed_model_arrivals_lie_between_creation_and_as_of(candidate: CompiledModel) -> None:
     start = (SPEC.as_of - pd.Timedelta(days=SPEC.history_days)).floor("D")
     funnel_seed, draw_seed = chunk_seeds(9, 1)[0]
@@ -178,3 +156,22 @@ def test_worker_processes_give_the_same_totals_as_one_process(baseline: Compiled
     assert {k: v for k, v in dataclasses.asdict(one).items() if k not in keep} == \
         {k: v for k, v in dataclasses.asdict(two).items() if k not in keep}
     assert (one.workers, two.workers) == (1, 2)
+
+
+def test_mql_arrives_at_the_engines_first_crossing(candidate: CompiledModel) -> None:
+    """Without account signals the running totals are exact: each MQL arrives at the first event time t where
+    score(as_of=t) on its events up to t reaches its threshold, or at its creation if that is later."""
+    model = dataclasses.replace(candidate, signals=())
+    start = (SPEC.as_of - pd.Timedelta(days=SPEC.history_days)).floor("D")
+    funnel_seed, draw_seed = chunk_seeds(4, 1)[0]
+    spec = dataclasses.replace(SPEC, n_leads=3_000)
+    part = mql_arrivals(spec, model, funnel_seed, draw_seed, start, (0, 1))
+    funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
+    scores = score(funnel.leads, funnel.events, model, SPEC.as_of)
+    rows = np.flatnonzero(scores["mql"].to_numpy())
+    leads = funnel.leads.iloc[rows].reset_index(drop=True)
+    crossing = brute_force_crossing(leads, funnel.events, model, scores["mql_threshold"].to_numpy()[rows], start)
+    created = ((leads["created_at"] - start) / pd.Timedelta(seconds=1)).to_numpy()
+    assert rows.size > 20 and not np.isnan(crossing).any()
+    assert (crossing > created).mean() > 0.5  # most cross well after creation: arrival is not created_at
+    np.testing.assert_allclose(part.arrival, np.maximum(crossing, created), rtol=0, atol=1e-6)

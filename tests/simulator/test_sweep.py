@@ -11,13 +11,20 @@ import pytest
 from scoring import SettingsError, compile_model, load_model, parse_model
 from scoring.compiled import CompiledModel
 from simulator import load_scenario
+from scoring.engine import score
+from simulator._queue import to_working
+from simulator._sweep_team import team_windows
+from simulator.mql_timing import mql_arrival_seconds, running_scores
+from simulator.scenario import scenario_funnel
 from simulator.sweep import (
     SweepGrid,
     SweepSettings,
+    _threshold_arrivals,
     recommended_thresholds,
     replication_results,
     sweep_results,
     sweep_summary,
+    task_seed,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,6 +167,31 @@ def test_summary_interval_brackets_the_mean_and_counts_replications(default_resu
     row = ev.query("threshold == 50 and reps == 2").iloc[0]
     half = 3.182 * one.std(ddof=1) / 2.0  # t(0.975, 3 df) * sd / sqrt(4)
     assert row["ci_high"] - row["mean"] == pytest.approx(half)
+
+
+def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_grid: SweepGrid) -> None:
+    """Running scores computed once serve every threshold: each MQL's arrival is its own first crossing (not
+    before creation), later for a higher threshold; leads that are not MQLs keep their creation time."""
+    funnel_seed, _ = task_seed(default_grid.seed, 0, 1).spawn(2)
+    funnel = scenario_funnel(default_grid.scenarios[0], np.random.default_rng(funnel_seed), **SMALL)
+    start = (funnel.spec.as_of - pd.Timedelta(days=funnel.spec.history_days)).floor("D")
+    total = score(funnel.leads, funnel.events, default_grid.model, funnel.spec.as_of)["total"].to_numpy()
+    created = ((funnel.leads["created_at"] - start) / pd.Timedelta(seconds=1)).to_numpy()
+    windows = team_windows(default_grid.scenarios[0].team, start, funnel.spec.history_days + 14.0)
+    arrivals = _threshold_arrivals(funnel.leads, funnel.events, default_grid.model, total, created,
+                                   default_grid.thresholds, start, windows)
+    previous = None
+    for threshold in default_grid.thresholds:
+        mql = total >= threshold
+        alone = running_scores(funnel.leads[mql], funnel.events, default_grid.model, start)
+        arrival, arrival_w = arrivals[threshold]
+        np.testing.assert_array_equal(arrival_w, to_working(windows, arrival))
+        np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, threshold, created[mql]))
+        np.testing.assert_array_equal(arrival[~mql], created[~mql])
+        assert (arrival >= created).all() and (arrival[mql] > created[mql] + 86_400).mean() > 0.5
+        if previous is not None:
+            assert (arrival[mql] >= previous[mql]).all()
+        previous = arrival
 
 
 def test_bad_grid_lists_every_problem(candidate: CompiledModel) -> None:
