@@ -16,7 +16,8 @@ from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from scoring.model import ModelSpec
 from scoring.reasons import top_reasons
 
-__all__ = ["PointsBreakdown", "ScoreTotals", "mql_thresholds", "score", "score_points", "score_totals"]
+__all__ = ["PointsBreakdown", "ScoreTotals", "mql_thresholds", "score", "score_breakdown", "score_points",
+           "score_totals"]
 
 _DAY_NS = 86_400 * 10**9
 
@@ -137,15 +138,24 @@ def score(leads: pd.DataFrame, events: pd.DataFrame, model: ModelSpec | Compiled
     """
     compiled = compile_model(model) if isinstance(model, ModelSpec) else model
     moment = as_utc(as_of)
-    leads = with_email_domain(leads)
-    leads = checked_leads(leads, compiled.lead_fields)
+    checked, totals = score_breakdown(leads, events, compiled, moment)
+    return _scores_frame(checked, compiled, moment, totals)
+
+
+def score_breakdown(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, as_of: pd.Timestamp,
+                    ) -> tuple[pd.DataFrame, ScoreTotals]:
+    """The validated leads (with email_domain) and their ScoreTotals: what `score` reports before its frame.
+
+    Raises:
+        InputDataError: as `score`.
+    """
+    leads = checked_leads(with_email_domain(leads), model.lead_fields)
     require_columns(events, ("lead_id", "type", "at"), "events", "scoring")
     positions = lead_positions(leads["lead_id"], events["lead_id"])
-    events = checked_events(events, positions, moment)
-    arrays = event_arrays(events, positions, len(leads), moment)
-    created_days = (moment.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
-    totals = score_totals(ColumnCodes(leads), arrays, created_days, compiled)
-    return _scores_frame(leads, compiled, moment, totals)
+    events = checked_events(events, positions, as_of)
+    arrays = event_arrays(events, positions, len(leads), as_of)
+    created_days = (as_of.value - leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)) / _DAY_NS
+    return leads, score_totals(ColumnCodes(leads), arrays, created_days, model)
 
 
 def _scores_frame(leads: pd.DataFrame, model: CompiledModel, as_of: pd.Timestamp, totals: ScoreTotals,

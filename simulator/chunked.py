@@ -4,12 +4,15 @@
 
 Each chunk is an independent funnel of whole accounts (`generate_funnel` at the chunk's share of n_leads,
 same as_of and history), drawn from its own seed `chunk_seeds(seed, n_chunks)[i]`, so a chunk's result
-does not depend on the order chunks run in. A chunk is scored, its events are dropped, and only the MQLs'
+does not depend on the order chunks run in. A chunk is scored from its event arrays (no events frame, no
+reasons), its events are dropped, and only the MQLs'
 arrival second, tier code, segment code, base propensity and uniform draw are kept (plus counts); after the
 last chunk every MQL is routed together through one team (`route_arrays`) and speed to lead decides wins.
 Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
 
-An MQL arrives when its score first reaches its threshold (`simulator.mql_timing`): the engine's total just
+A lead is an MQL when its score reached its threshold at some moment of the history, as a live system
+routes it then (or when its as_of score is an MQL, through account points), as `simulator.sweep` counts
+them. It arrives when its score first reaches its threshold (`simulator.mql_timing`): the engine's total just
 after each of the lead's events, exact for every rule but the account pillar, which it leaves out (account
 points are >= 0, so the arrival is never earlier than the true crossing), and not before the lead's creation.
 A lead whose as_of score is an MQL but whose running total never gets there (possible only through account
@@ -31,17 +34,20 @@ import numpy as np
 import pandas as pd
 
 from scoring.compiled import CompiledModel
-from scoring.engine import score
+from scoring.engine import mql_thresholds, score_totals
 from scoring.errors import SettingsError
+from scoring.matchers import ColumnCodes, with_email_domain
 from simulator._sampling import FloatArray, IntArray
 from simulator._scenario_time import has_volume_season
 from simulator.funnel import generate_funnel
-from simulator.mql_timing import mql_arrival_seconds, running_scores
+from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores_of_arrays
 from simulator.reps import Rep, RoutingPolicy, rep_team
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.spec import FunnelSpec
 from simulator.speed_to_lead import SpeedToLead, speed_adjusted_propensity
-from simulator.vocabulary import SEGMENTS
+from simulator.vocabulary import EVENT_TYPES, SEGMENTS
+
+_DAY_NS = 86_400 * 10**9
 
 __all__ = ["ChunkedResult", "MQLArrivals", "chunk_seeds", "chunk_sizes", "mql_arrivals", "simulate_in_chunks",
            "sized_team"]
@@ -116,22 +122,28 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
         tier_codes: policy tier codes of (top-tier MQL, other MQL).
     """
     funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
-    leads, events = funnel.leads, funnel.events
-    n_events = len(events)
-    scores = score(leads, events, model, spec.as_of)
-    mql = scores["mql"].to_numpy(dtype=bool)
+    leads, draw = funnel.leads, funnel.event_draw
+    n = len(leads)
+    created_ns = leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)
+    totals = score_totals(ColumnCodes(with_email_domain(leads)), draw.arrays(n),
+                          (spec.as_of.value - created_ns) / _DAY_NS, model)
+    threshold = mql_thresholds(leads, model)
+    event_ns = spec.as_of.value + draw.seconds * 10**9
+    running = running_scores_of_arrays(leads, draw.lead, event_ns, draw.type_code, list(EVENT_TYPES), draw.value,
+                                       model, start)
+    crossed = ~np.isnan(first_crossing(running, threshold))
+    mql = crossed | ((totals.total >= threshold) & ~totals.suppressed(model))
     base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
-    uniform = np.random.default_rng(draw_seed).random(len(leads))
+    uniform = np.random.default_rng(draw_seed).random(n)
     base_wins = int((uniform[~mql] < base[~mql]).sum())
     rows = np.flatnonzero(mql)
-    running = running_scores(leads.iloc[rows], events, model, start)
-    del events, funnel
-    created = (leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)[rows] - start.value) / 1e9
-    arrival = mql_arrival_seconds(running, scores["mql_threshold"].to_numpy(np.float64)[rows], created)
-    hot = (scores["tier"].to_numpy()[rows] == model.tier_names[-1])
+    created = (created_ns - start.value) / 1e9
+    arrival = mql_arrival_seconds(running, threshold, created)[rows]
+    hot = totals.tier_codes(model)[rows] == len(model.tier_names) - 1
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
     segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)
-    return MQLArrivals(arrival, tier, segment, base[rows], uniform[rows], len(leads), n_events, base_wins)
+    n_events = int(draw.lead.size)
+    return MQLArrivals(arrival, tier, segment, base[rows], uniform[rows], n, n_events, base_wins)
 
 
 _ChunkTask = tuple[FunnelSpec, np.random.SeedSequence, np.random.SeedSequence, pd.Timestamp, tuple[int, int]]

@@ -46,7 +46,7 @@ from scoring.inputs import as_utc, utc_timestamps
 from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
-__all__ = ["RunningScores", "first_crossing", "mql_arrival_seconds", "running_scores"]
+__all__ = ["RunningScores", "first_crossing", "mql_arrival_seconds", "running_scores", "running_scores_of_arrays"]
 
 _DAY_NS = 86_400 * 10**9
 _TENTHS = 1001
@@ -219,6 +219,14 @@ def running_scores(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledMod
     position = position[keep]
     at, type_code, type_names, value = _event_columns(events, keep)
     del keep
+    return running_scores_of_arrays(leads, position, at, type_code, type_names, value, model, origin)
+
+
+def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArray, type_code: IntArray,
+                             type_names: list[str], value: FloatArray, model: CompiledModel, origin: pd.Timestamp,
+                             ) -> RunningScores:
+    """`running_scores` on events given as arrays: lead position in `leads`, time (ns since the epoch, UTC),
+    type code into `type_names`, value (NaN for none); sorted by (position, time) or sorted here."""
     if not np.all((np.diff(position) > 0) | ((np.diff(position) == 0) & (np.diff(at) >= 0))):
         order = np.lexsort((at, position))
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]

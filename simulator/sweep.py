@@ -8,15 +8,14 @@
 
 One task is (scenario, replication): its seed is SeedSequence(seed, spawn_key=(scenario, replication)), so
 results never depend on execution order or grid size. The funnel is drawn and scored once, and so are the
-running scores of every lead that is an MQL at some threshold (`simulator.mql_timing`); each reps value
-compiles one routing plan; each threshold routes the MQLs (as_of total >= threshold; model top tier -> hot
-tier "A", other MQLs -> warm tier "B", the rest to nurture), applies speed to lead and draws won / lost from
-ONE uniform per lead shared by every threshold and reps (common random numbers). An MQL at threshold T
-enters the queue when its score first reached T, not before its creation (a lead created 80 days ago that
-crossed yesterday arrives yesterday), so the same lead arrives later at a higher threshold; running scores
-leave the account pillar out, so a lead that is an MQL only through account points arrives at its last
-event (its creation if it has none). EV = TP deal_value - FP fp_cost - FN fn_cost
-with TP = worked & won, FP = worked & not won, FN = not worked & would have won at the base propensity.
+running scores of every lead (`simulator.mql_timing`); each reps value compiles one routing plan; each
+threshold T routes its MQLs, as a live system would: every lead whose score reached T at some moment of the
+history, at that moment (a lead created 80 days ago that crossed yesterday arrives yesterday; one that
+crossed in month one and has decayed since was still routed then), plus leads at or above T as of the end
+only through account points, which running scores leave out (they arrive at their last event). Model top
+tier as of the end -> hot tier "A", other MQLs -> warm tier "B", the rest to nurture. Speed to lead then
+sets won / lost from ONE uniform per lead shared by every threshold and reps (common random numbers).
+EV = TP deal_value - FP fp_cost - FN fn_cost with TP = worked & won, FP = worked & not won, FN = not worked & would have won at the base propensity.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from scoring.summary import EvaluationCosts
 from simulator._queue import Windows, to_working
 from simulator._sweep_team import sweep_team, t975, team_windows, working_days_between
 from simulator.capacity import rep_load
-from simulator.mql_timing import mql_arrival_seconds, running_scores
+from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
 from simulator.reps import RoutingPolicy
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.scenario import Scenario, scenario_funnel
@@ -187,8 +186,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
         capacity = float(sum(r.daily_capacity for r in crew))
         ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
         for threshold in grid.thresholds:
-            arrival, arrival_w = arrivals[threshold]
-            mql = total >= threshold
+            mql, arrival, arrival_w = arrivals[threshold]
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
             delay = np.where(routed.worked, routed.start - arrival, np.nan)
@@ -219,23 +217,24 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
 
 def _threshold_arrivals(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, total: np.ndarray,
                         created: np.ndarray, thresholds: Sequence[float], start: pd.Timestamp, windows: Windows,
-                        ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-    """Per threshold, (seconds after `start`, working seconds) at which each lead enters the queue: an MQL
-    (total >= threshold) at its first crossing (`mql_arrival_seconds`), any other lead at its creation
-    (`created`, seconds after start).
+                        ) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per threshold T, (MQL flag, seconds after `start`, working seconds) of each lead's entry to the queue.
 
-    Running scores are computed once, for the leads that are an MQL at the lowest threshold.
+    A lead is an MQL at T when its score reached T at some moment of the history, as a live system routes it
+    then, even if it has decayed below T by as_of; or when its as_of total is >= T (through account points,
+    which running scores leave out). It enters the queue at its first crossing (`mql_arrival_seconds`: that
+    fallback arrives at its last event); other leads keep their creation (`created`, seconds after start).
+    Running scores are computed once for every lead.
     """
-    rows = np.flatnonzero(total >= min(thresholds))
-    running = running_scores(leads.iloc[rows], events, model, start)
+    running = running_scores(leads, events, model, start)
     created_w = to_working(windows, created)
     out = {}
     for threshold in thresholds:
-        mql = rows[total[rows] >= threshold]
+        mql = ~np.isnan(first_crossing(running, threshold)) | (total >= threshold)
         arrival, arrival_w = created.copy(), created_w.copy()
-        arrival[mql] = mql_arrival_seconds(running, threshold, created[rows])[total[rows] >= threshold]
+        arrival[mql] = mql_arrival_seconds(running, threshold, created)[mql]
         arrival_w[mql] = to_working(windows, arrival[mql])
-        out[threshold] = (arrival, arrival_w)
+        out[threshold] = (mql, arrival, arrival_w)
     return out
 
 

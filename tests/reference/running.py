@@ -7,10 +7,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.compiled import CompiledModel
-from scoring.engine import score, score_points
+from scoring.engine import score, score_breakdown
 from scoring.event_arrays import lead_positions
-from scoring.inputs import checked_events, checked_leads
-from scoring.matchers import with_email_domain
 
 __all__ = ["brute_force_crossing", "engine_at_events", "engine_at_events_shifted"]
 
@@ -22,9 +20,7 @@ def _engine_parts(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledMode
                   as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(total, raw behaviour points incl. inactivity, negative points) per lead from the engine itself."""
     totals = score(leads, events, model, as_of)["total"].to_numpy()
-    checked = checked_leads(with_email_domain(leads), model.lead_fields)
-    positions = lead_positions(checked["lead_id"], events["lead_id"])
-    parts = score_points(checked, checked_events(events, positions, as_of), positions, model, as_of)
+    parts = score_breakdown(leads, events, model, as_of)[1].parts
     behaviour = parts.pillar_sum("behaviour") + parts.pillar_sum("inactivity")
     return totals, behaviour, parts.pillar_sum("negative")
 

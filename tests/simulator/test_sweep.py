@@ -14,7 +14,7 @@ from simulator import load_scenario
 from scoring.engine import score
 from simulator._queue import to_working
 from simulator._sweep_team import team_windows
-from simulator.mql_timing import mql_arrival_seconds, running_scores
+from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
 from simulator.scenario import scenario_funnel
 from simulator.sweep import (
     SweepGrid,
@@ -170,8 +170,9 @@ def test_summary_interval_brackets_the_mean_and_counts_replications(default_resu
 
 
 def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_grid: SweepGrid) -> None:
-    """Running scores computed once serve every threshold: each MQL's arrival is its own first crossing (not
-    before creation), later for a higher threshold; leads that are not MQLs keep their creation time."""
+    """Running scores computed once serve every threshold: a lead is routed at threshold T when its score
+    reached T at some moment (or its as_of total is >= T), at its own first crossing (not before creation),
+    later for a higher threshold; leads that are not MQLs keep their creation time."""
     funnel_seed, _ = task_seed(default_grid.seed, 0, 1).spawn(2)
     funnel = scenario_funnel(default_grid.scenarios[0], np.random.default_rng(funnel_seed), **SMALL)
     start = (funnel.spec.as_of - pd.Timedelta(days=funnel.spec.history_days)).floor("D")
@@ -180,13 +181,15 @@ def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_gr
     windows = team_windows(default_grid.scenarios[0].team, start, funnel.spec.history_days + 14.0)
     arrivals = _threshold_arrivals(funnel.leads, funnel.events, default_grid.model, total, created,
                                    default_grid.thresholds, start, windows)
+    alone = running_scores(funnel.leads, funnel.events, default_grid.model, start)
     previous = None
     for threshold in default_grid.thresholds:
-        mql = total >= threshold
-        alone = running_scores(funnel.leads[mql], funnel.events, default_grid.model, start)
-        arrival, arrival_w = arrivals[threshold]
+        mql, arrival, arrival_w = arrivals[threshold]
+        crossed = ~np.isnan(first_crossing(alone, threshold))
+        np.testing.assert_array_equal(mql, crossed | (total >= threshold))
+        assert mql.sum() > (total >= threshold).sum()  # leads that crossed and decayed since are routed too
         np.testing.assert_array_equal(arrival_w, to_working(windows, arrival))
-        np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, threshold, created[mql]))
+        np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, threshold, created)[mql])
         np.testing.assert_array_equal(arrival[~mql], created[~mql])
         assert (arrival >= created).all() and (arrival[mql] > created[mql] + 86_400).mean() > 0.5
         if previous is not None:
