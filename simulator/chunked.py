@@ -131,14 +131,15 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     event_ns = spec.as_of.value + draw.seconds * 10**9
     running = running_scores_of_arrays(leads, draw.lead, event_ns, draw.type_code, list(EVENT_TYPES), draw.value,
                                        model, start)
-    crossed = ~np.isnan(first_crossing(running, threshold))
+    crossing = first_crossing(running, threshold)
+    crossed = ~np.isnan(crossing)
     mql = crossed | ((totals.total >= threshold) & ~totals.suppressed(model))
     base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
     uniform = np.random.default_rng(draw_seed).random(n)
     base_wins = int((uniform[~mql] < base[~mql]).sum())
     rows = np.flatnonzero(mql)
     created = (created_ns - start.value) / 1e9
-    arrival = mql_arrival_seconds(running, threshold, created)[rows]
+    arrival = mql_arrival_seconds(running, crossing, created)[rows]
     hot = totals.tier_codes(model)[rows] == len(model.tier_names) - 1
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
     segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)

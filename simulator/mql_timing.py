@@ -2,6 +2,7 @@
 
     running = running_scores(leads, events, model, origin=start)     # once
     crossing = first_crossing(running, threshold)                    # per threshold: seconds after origin
+    arrival = mql_arrival_seconds(running, crossing, created)        # not before creation; fallback
 
 Just after one of the lead's own events (`score` with as_of = the event's time, on the events up to it) the
 engine's total is made of: fit points and negative field rules (constant per lead, the engine's own
@@ -287,15 +288,13 @@ def first_crossing(running: RunningScores, threshold: FloatArray | float) -> Flo
     return out
 
 
-def mql_arrival_seconds(running: RunningScores, threshold: FloatArray | float, created: FloatArray,
-                        ) -> FloatArray:
-    """Seconds after running.origin each lead enters the sales queue as an MQL at `threshold`.
+def mql_arrival_seconds(running: RunningScores, crossing: FloatArray, created: FloatArray) -> FloatArray:
+    """Seconds after running.origin each lead enters the sales queue as an MQL, from its `first_crossing`.
 
     Its first crossing, not before its creation (`created`, seconds after origin). A lead whose running total
-    never reaches the threshold arrives at its last event (its creation if it has none): for a lead that is an
-    MQL as of the end, that happens only through account points, which running totals leave out.
+    never reaches the threshold (NaN crossing) arrives at its last event (its creation if it has none): for a
+    lead that is an MQL as of the end, that happens only through account points, which running totals leave out.
     """
-    crossing = first_crossing(running, threshold)
     last = running.last_event_seconds()
     fallback = np.where(np.isnan(last), created, last)
     return np.maximum(np.where(np.isnan(crossing), fallback, crossing), created)

@@ -230,9 +230,10 @@ def _threshold_arrivals(leads: pd.DataFrame, events: pd.DataFrame, model: Compil
     created_w = to_working(windows, created)
     out = {}
     for threshold in thresholds:
-        mql = ~np.isnan(first_crossing(running, threshold)) | (total >= threshold)
+        crossing = first_crossing(running, threshold)
+        mql = ~np.isnan(crossing) | (total >= threshold)
         arrival, arrival_w = created.copy(), created_w.copy()
-        arrival[mql] = mql_arrival_seconds(running, threshold, created)[mql]
+        arrival[mql] = mql_arrival_seconds(running, crossing, created)[mql]
         arrival_w[mql] = to_working(windows, arrival[mql])
         out[threshold] = (mql, arrival, arrival_w)
     return out

@@ -217,8 +217,8 @@ def test_mql_arrival_is_the_crossing_not_before_creation_else_the_last_event() -
     created = np.array([(AS_OF - pd.Timedelta(days=60) - ORIGIN).total_seconds()])
     day = 86_400.0
     assert first_crossing(running, 30.0)[0] == (400 - 70) * day  # before its creation, 60 days back
-    assert mql_arrival_seconds(running, 30.0, created)[0] == created[0]
-    assert mql_arrival_seconds(running, 60.0, created)[0] == (400 - 40) * day
+    assert mql_arrival_seconds(running, first_crossing(running, 30.0), created)[0] == created[0]
+    assert mql_arrival_seconds(running, first_crossing(running, 60.0), created)[0] == (400 - 40) * day
     assert np.isnan(first_crossing(running, 60.1)[0])
-    assert mql_arrival_seconds(running, 60.1, created)[0] == (400 - 20) * day  # e.g. account points: last event
+    assert mql_arrival_seconds(running, first_crossing(running, 60.1), created)[0] == (400 - 20) * day  # e.g. account points: last event
     assert first_crossing(running, 0.0)[0] == -np.inf

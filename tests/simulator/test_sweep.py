@@ -189,7 +189,7 @@ def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_gr
         np.testing.assert_array_equal(mql, crossed | (total >= threshold))
         assert mql.sum() > (total >= threshold).sum()  # leads that crossed and decayed since are routed too
         np.testing.assert_array_equal(arrival_w, to_working(windows, arrival))
-        np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, threshold, created)[mql])
+        np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, first_crossing(alone, threshold), created)[mql])
         np.testing.assert_array_equal(arrival[~mql], created[~mql])
         assert (arrival >= created).all() and (arrival[mql] > created[mql] + 86_400).mean() > 0.5
         if previous is not None:
