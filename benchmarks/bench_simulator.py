@@ -62,8 +62,8 @@ DAY = 86_400.0
 
 
 def funnel_spec(n_leads: int, days: int) -> FunnelSpec:
-    """The benchmark funnel: FunnelSpec defaults over `days` of history (past buying windows inside it)."""
-    return FunnelSpec(n_leads=n_leads, history_days=days, past_window_age=(days / 2, days - 5.0))
+    """The benchmark funnel: FunnelSpec defaults over `days` of history."""
+    return FunnelSpec(n_leads=n_leads, history_days=days)
 
 
 def routing_start(spec: FunnelSpec) -> pd.Timestamp:
@@ -178,7 +178,9 @@ def simpy_funnel(spec: FunnelSpec, model: CompiledModel, sdrs: int, seed: int) -
     routed = ~np.isnan(mql_s)
     delay_h = (touch - mql_s) / 3600.0
     tier = np.maximum(np.array(tier_of), 0)
-    base = funnel.latent["propensity"].to_numpy(np.float64)
+    moment = funnel.in_market.peak_day()  # P(won) when routed, or at the most in-market moment (as chunks do)
+    moment[routed] = mql_s[routed] / DAY - float((spec.as_of - start) / pd.Timedelta(days=1))
+    base = funnel.in_market.propensity_at(moment)
     won = uniform < speed_adjusted_propensity(base, delay_h, tier, routed, SpeedToLead())
     sla = np.where(tier == 0, POLICY.sla_hours["A"], POLICY.sla_hours["B"]) * 3600.0
     worked = routed & ~np.isnan(touch)

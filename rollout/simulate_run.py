@@ -59,9 +59,6 @@ def simulate_to_dir(out_dir: Path, scenario: Path | None, n_leads: int | None, s
         overrides["n_leads"] = n_leads
     if days is not None:
         overrides["history_days"] = days
-        past = spec.past_window_age
-        if days < past[1]:
-            overrides["past_window_age"] = (days / 2, float(days))
     if as_of is not None:
         overrides["as_of"] = as_utc(as_of)
     spec = dataclasses.replace(spec, **overrides) if overrides else spec

@@ -122,22 +122,15 @@ def spec_problems(spec: FunnelSpec) -> list[str]:
             not v > 0 for v in spec.stage_time_shares.values()):
         out.append("stage_time_shares: needs positive accepted, meeting, opportunity, closed")
     for name in ("student_share", "competitor_share", "free_mail_share", "student_free_mail_share",
-                 "individual_window_share", "competitor_window_share", "current_window_share",
+                 "individual_window_share", "competitor_window_share",
                  "account_window_share", "committee_role_share", "committee_engage_share",
                  "committee_rfp_share", "content_consumer_share", "unsubscribe_share", "rejected_rate"):
         share(name)
     if spec.student_share + spec.competitor_share > 1:
         out.append("student_share + competitor_share: must be <= 1")
-    span("current_window_end_age")
-    span("past_window_age")
     span("window_length_days", low=1e-6)
-    if spec.past_window_age[1] > spec.history_days:
-        out.append(f"past_window_age: must end within history_days={spec.history_days}, "
-                   f"got {spec.past_window_age}")
-    if spec.past_window_age[1] - spec.past_window_age[0] < spec.window_length_days[1]:
-        out.append("past_window_age: must be at least as wide as the longest window_length_days")
-    if spec.current_window_end_age[1] + spec.window_length_days[1] > spec.history_days:
-        out.append("current_window_end_age + window_length_days: must fit within history_days")
+    if not spec.current_window_days >= 0:
+        out.append(f"current_window_days: must be >= 0, got {spec.current_window_days}")
     if not 0 < spec.days_to_close_mean < spec.outcome_days:
         out.append(f"days_to_close_mean: must be in (0, outcome_days={spec.outcome_days}), "
                    f"got {spec.days_to_close_mean}")

@@ -210,8 +210,11 @@ def draw_events(spec: FunnelSpec, contacts: Contacts, windows: LeadWindows, crea
 
     lead = np.concatenate([b[0] for b in blocks])
     type_code = np.concatenate([b[1] for b in blocks])
-    day = np.clip(np.concatenate([b[2] for b in blocks]), created[lead], 0.0)
+    day = np.concatenate([b[2] for b in blocks])
     value = np.concatenate([b[3] for b in blocks])
+    happened = day <= 0.0  # a window still running at as_of has the rest of its events ahead
+    lead, type_code, day, value = lead[happened], type_code[happened], day[happened], value[happened]
+    day = np.maximum(day, created[lead])
     if has_event_season(spec):
         lead, type_code, day, value = _seasonal(spec, lead, type_code, day, value, rng)
         day = np.clip(day, created[lead], 0.0)

@@ -6,7 +6,7 @@ Each chunk is an independent funnel of whole accounts (`generate_funnel` at the 
 same as_of and history), drawn from its own seed `chunk_seeds(seed, n_chunks)[i]`, so a chunk's result
 does not depend on the order chunks run in. A chunk is scored from its event arrays (no events frame, no
 reasons), its events are dropped, and only the MQLs'
-arrival second, tier code, segment code, base propensity and uniform draw are kept (plus counts); after the
+arrival second, tier code, segment code, P(won) at arrival and uniform draw are kept (plus counts); after the
 last chunk every MQL is routed together through one team (`route_arrays`) and speed to lead decides wins.
 Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
 
@@ -68,7 +68,7 @@ class ChunkedResult:
     mean_queue_hours: float
     """Mean hours from MQL arrival to first touch over worked MQLs."""
     wins: int
-    """Won leads after speed to lead (every lead; leads that are not routed keep their base propensity)."""
+    """Won leads after speed to lead (every lead; leads that are not routed get the untouched odds)."""
     reps: int
     chunks: int
     workers: int
@@ -103,15 +103,18 @@ class MQLArrivals:
     segment: IntArray
     """Index into simulator.vocabulary.SEGMENTS (routing.compile_routing's segments), -1 for none."""
     propensity: FloatArray
+    """P(won) at the moment of arrival (`Funnel.in_market`), at the reference delay."""
     uniform: FloatArray
     leads: int
     events: int
     base_wins: int
-    """Wins among the chunk's leads that are not MQLs (base propensity, never routed)."""
+    """Wins among the chunk's leads that are not MQLs: never touched, at the untouched odds of their P(won) at
+    their most in-market moment."""
 
 
 def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.SeedSequence,
-                 draw_seed: np.random.SeedSequence, start: pd.Timestamp, tier_codes: tuple[int, int]) -> MQLArrivals:
+                 draw_seed: np.random.SeedSequence, start: pd.Timestamp, tier_codes: tuple[int, int],
+                 speed: SpeedToLead | None = None) -> MQLArrivals:
     """Generate, score and reduce one chunk to its MQLs' arrays (events are dropped before returning).
 
     Args:
@@ -134,12 +137,16 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     crossing = first_crossing(running, threshold)
     crossed = ~np.isnan(crossing)
     mql = crossed | ((totals.total >= threshold) & ~totals.suppressed(model))
-    base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
     uniform = np.random.default_rng(draw_seed).random(n)
-    base_wins = int((uniform[~mql] < base[~mql]).sum())
-    rows = np.flatnonzero(mql)
+    rows, rest = np.flatnonzero(mql), np.flatnonzero(~mql)
     created = (created_ns - start.value) / 1e9
     arrival = mql_arrival_seconds(running, crossing, created)[rows]
+    moment = funnel.in_market.peak_day()
+    moment[rows] = arrival / 86_400.0 - (spec.as_of - start) / pd.Timedelta(days=1)
+    base = funnel.in_market.propensity_at(moment)
+    nurture = speed_adjusted_propensity(base[rest], np.full(rest.size, np.nan), np.zeros(rest.size, dtype=np.int64),
+                                        np.zeros(rest.size, dtype=bool), speed or SpeedToLead())
+    base_wins = int((uniform[rest] < nurture).sum())
     hot = totals.tier_codes(model)[rows] == len(model.tier_names) - 1
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
     segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)
@@ -147,7 +154,8 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     return MQLArrivals(arrival, tier, segment, base[rows], uniform[rows], n, n_events, base_wins)
 
 
-_ChunkTask = tuple[FunnelSpec, np.random.SeedSequence, np.random.SeedSequence, pd.Timestamp, tuple[int, int]]
+_ChunkTask = tuple[FunnelSpec, np.random.SeedSequence, np.random.SeedSequence, pd.Timestamp, tuple[int, int],
+                   SpeedToLead]
 _worker_model: list[CompiledModel] = []
 """The model of a worker process, set once by _init_worker (forked, so it is never pickled)."""
 
@@ -157,15 +165,15 @@ def _init_worker(model: CompiledModel) -> None:
 
 
 def _chunk_in_worker(task: _ChunkTask) -> MQLArrivals:
-    spec, funnel_seed, draw_seed, start, tier_codes = task
-    return mql_arrivals(spec, _worker_model[0], funnel_seed, draw_seed, start, tier_codes)
+    spec, funnel_seed, draw_seed, start, tier_codes, speed = task
+    return mql_arrivals(spec, _worker_model[0], funnel_seed, draw_seed, start, tier_codes, speed)
 
 
 def _chunk_results(tasks: list[_ChunkTask], model: CompiledModel, workers: int) -> Iterator[MQLArrivals]:
     """Each chunk's reduction in chunk order, in this process or in `workers` forked processes."""
     if workers <= 1 or len(tasks) <= 1:
-        for spec, funnel_seed, draw_seed, start, tier_codes in tasks:
-            yield mql_arrivals(spec, model, funnel_seed, draw_seed, start, tier_codes)
+        for spec, funnel_seed, draw_seed, start, tier_codes, speed in tasks:
+            yield mql_arrivals(spec, model, funnel_seed, draw_seed, start, tier_codes, speed)
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_init_worker,
@@ -230,7 +238,7 @@ def simulate_in_chunks(spec: FunnelSpec, model: CompiledModel, team: tuple[Rep, 
     for size, (funnel_seed, draw_seed) in zip(sizes, seeds, strict=True):
         accounts = None if spec.n_accounts is None else max(1, round(spec.n_accounts * size / spec.n_leads))
         tasks.append((dataclasses.replace(spec, n_leads=size, n_accounts=accounts), funnel_seed, draw_seed, start,
-                      tier_codes))
+                      tier_codes, speed))
     parts: list[MQLArrivals] = []
     for part in _chunk_results(tasks, model, workers):
         parts.append(part)

@@ -18,17 +18,11 @@ import pandas as pd
 
 from scoring.errors import SettingsError
 from simulator._sampling import IntArray, padded_ids, str_take
-from simulator._scenario_time import (
-    LeadArrivals,
-    arrival_created_days,
-    arrival_days,
-    drifted_propensity,
-    has_drift,
-    has_volume_season,
-)
+from simulator._scenario_time import LeadArrivals, arrival_created_days, arrival_days, has_volume_season
 from simulator.behaviour import EventDraw, draw_content_consumers, draw_events, draw_unsubscribed
 from simulator.intent import draw_account_windows, draw_lead_windows
-from simulator.outcomes import draw_outcomes, propensity
+from simulator.in_market import InMarket, won_propensity
+from simulator.outcomes import draw_outcomes
 from simulator.population import created_days, draw_accounts, draw_contacts, leads_frame
 from simulator.spec import FunnelSpec
 from simulator.vocabulary import INTENT_KINDS
@@ -59,6 +53,8 @@ class Funnel:
     event_draw: EventDraw
     """The events as arrays (lead index, type code, seconds, value), sorted by (lead, time): what scoring
     needs without strings (simulator.chunked); `events` is built from it on first use."""
+    in_market: InMarket
+    """The latent terms of P(won), so a sweep can ask for a lead's P(won) at the moment it is routed."""
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -120,12 +116,11 @@ def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadAr
     consumer = draw_content_consumers(spec, spec.n_leads, rng)
     event_draw = draw_events(spec, contacts, windows, created, unsubscribed_day, consumer, rng)
 
-    if has_drift(spec):
-        won_probability = drifted_propensity(spec, created, contacts.fit, windows.intent,
-                                             windows.account_heat, ~np.isnan(unsubscribed_day),
-                                             contacts.is_competitor)
-    else:
-        won_probability = propensity(spec, contacts.fit, windows.intent, windows.account_heat,
+    in_market = InMarket(spec=spec, fit=contacts.fit, competitor=contacts.is_competitor, created=created,
+                         unsubscribed_day=unsubscribed_day, strength=windows.strength, window_start=windows.start,
+                         window_end=windows.end, committee_size=windows.committee_size,
+                         account_start=windows.account_start, account_end=windows.account_end)
+    won_probability = won_propensity(spec, created, contacts.fit, windows.intent, windows.account_heat,
                                      ~np.isnan(unsubscribed_day), contacts.is_competitor)
     outcomes = draw_outcomes(spec, won_probability, lead_ids, rng)
     latent = pd.DataFrame({
@@ -138,5 +133,5 @@ def generate_funnel(spec: FunnelSpec, rng: np.random.Generator, arrivals: LeadAr
         "content_consumer": consumer,
     }, columns=list(LATENT_COLUMNS))
     return Funnel(accounts=accounts.frame, leads=leads_frame(spec, accounts, contacts, created, lead_ids),
-                  outcomes=outcomes, latent=latent, spec=spec, event_draw=event_draw)
+                  outcomes=outcomes, latent=latent, spec=spec, event_draw=event_draw, in_market=in_market)
 

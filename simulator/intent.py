@@ -1,9 +1,10 @@
 """Buying windows: when a lead or an account was in market, and how much of that intent is current.
 
-A window is a span of days (relative to as_of, negative = past) with a strength. Current windows end
-within a few days of as_of; past windows lie 60-120 days back and have gone quiet. A lead's current
-intent is its window strength decayed by the days since the window ended, so old intent is worth
-little. Committee accounts have one window that most of their contacts share (with jitter): the buying
+A window is a span of days (relative to as_of, negative = past) with a strength. Windows start uniformly
+over the history and may still be running at as_of, so buying (and MQL arrivals) are steady over time; a
+window that is running or ended at most `current_window_days` before as_of is "current", older ones
+"past". A lead's intent at a moment is its window strength decayed by the days since the window ended
+(`intent_at`), so old intent is worth little. Committee accounts have one window that most of their contacts share (with jitter): the buying
 committee, 1 to max_committee_size (10) people; the account's heat (how many contacts engage, decayed the
 same way) lifts every contact of the account.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "draw_account_windows",
     "draw_lead_windows",
     "decayed_intent",
+    "intent_at",
 ]
 
 _CURRENT = INTENT_KINDS.index("current")
@@ -58,6 +60,11 @@ class LeadWindows:
     """Current intent at as_of: strength decayed by days since the window ended."""
     account_heat: FloatArray
     """Heat of the lead's account at as_of: log(1 + engaged contacts), decayed like intent."""
+    committee_size: FloatArray
+    """log(1 + engaged contacts) of the lead's account: its heat while the account's window runs."""
+    account_start: FloatArray
+    account_end: FloatArray
+    """The lead's account's committee window (NaN without one)."""
 
 
 def decayed_intent(strength: FloatArray, end: FloatArray, half_life_days: float) -> FloatArray:
@@ -66,17 +73,21 @@ def decayed_intent(strength: FloatArray, end: FloatArray, half_life_days: float)
     return np.where(np.isnan(end), 0.0, strength * decay)
 
 
+def intent_at(strength: FloatArray, start: FloatArray, end: FloatArray, day: FloatArray,
+              half_life_days: float) -> FloatArray:
+    """Intent at `day` (relative to as_of): 0 before the window starts (or without one), the full strength
+    during it, then halving every half_life_days after it ends."""
+    started = np.nan_to_num(start, nan=np.inf) <= day
+    return np.where(started, decayed_intent(strength, end - day, half_life_days), 0.0)
+
+
 def _window_times(spec: FunnelSpec, rng: np.random.Generator, n: int,
                   ) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Kind (current or past), start and end day of n candidate windows."""
-    current = rng.random(n) < spec.current_window_share
-    length = uniform_between(rng, *spec.window_length_days, n)
-    current_end_age = uniform_between(rng, *spec.current_window_end_age, n)
-    past_low, past_high = spec.past_window_age
-    past_end_age = uniform_between(rng, past_low, past_high - length, n)
-    end_age = np.where(current, current_end_age, past_end_age)
-    kind = np.where(current, _CURRENT, _PAST).astype(np.int64)
-    return kind, -(end_age + length), -end_age
+    """Kind (current or past), start and end day of n candidate windows: starts uniform over the history."""
+    start = uniform_between(rng, -float(spec.history_days), 0.0, n)
+    end = start + uniform_between(rng, *spec.window_length_days, n)
+    kind = np.where(end >= -spec.current_window_days, _CURRENT, _PAST).astype(np.int64)
+    return kind, start, end
 
 
 def draw_account_windows(spec: FunnelSpec, account_fit: FloatArray, rng: np.random.Generator,
@@ -115,16 +126,17 @@ def draw_lead_windows(spec: FunnelSpec, contacts: Contacts, accounts: AccountWin
     engaged = _committee_capped(engaged, acc, spec.max_committee_size, rng)
     own_share = np.where(contacts.is_competitor, spec.competitor_window_share, spec.individual_window_share)
     own = ~engaged & (rng.random(n) < own_share)
-    own_kind, own_start, own_end = _window_times(spec, rng, n)
+    _, own_start, own_end = _window_times(spec, rng, n)
 
     jitter = spec.committee_jitter_days * rng.standard_normal((2, n))
     history = -float(spec.history_days)
-    committee_end = np.clip(accounts.end[acc] + jitter[1], history, 0.0)
-    committee_start = np.clip(np.fmin(accounts.start[acc] + jitter[0], committee_end), history, None)
+    committee_start = np.clip(accounts.start[acc] + jitter[0], history, 0.0)
+    committee_end = np.fmax(accounts.end[acc] + jitter[1], committee_start)
 
-    kind = np.where(engaged, accounts.kind[acc], np.where(own, own_kind, 0)).astype(np.int64)
     start = np.where(engaged, committee_start, np.where(own, own_start, np.nan))
     end = np.where(engaged, committee_end, np.where(own, own_end, np.nan))
+    current = np.where(end >= -spec.current_window_days, _CURRENT, _PAST)
+    kind = np.where(engaged | own, current, 0).astype(np.int64)
     scale = spec.intent_strength_mean / spec.intent_strength_shape
     strength = np.where(kind > 0, rng.gamma(spec.intent_strength_shape, scale, n), 0.0)
     intent = decayed_intent(strength, end, spec.intent_half_life_days)
@@ -132,6 +144,7 @@ def draw_lead_windows(spec: FunnelSpec, contacts: Contacts, accounts: AccountWin
     n_accounts = accounts.active.size
     engaged_count = np.bincount(acc[engaged], minlength=n_accounts)
     account_decay = decayed_intent(np.ones(n_accounts), accounts.end, spec.intent_half_life_days)
-    heat = account_decay * np.log1p(engaged_count)
+    size = np.log1p(engaged_count)
     return LeadWindows(kind=kind, start=start, end=end, strength=strength, engaged=engaged,
-                       intent=intent, account_heat=heat[acc])
+                       intent=intent, account_heat=(account_decay * size)[acc], committee_size=size[acc],
+                       account_start=accounts.start[acc], account_end=accounts.end[acc])

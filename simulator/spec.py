@@ -110,12 +110,10 @@ class FunnelSpec:
     """Share of leads outside an engaged committee that have a buying window of their own."""
     competitor_window_share: float = 0.5
     """Competitors browse like buyers (pricing, demos) and never buy."""
-    current_window_share: float = 0.4
-    """Of buying windows, the share close to as_of; the rest happened long ago."""
-    current_window_end_age: tuple[float, float] = (0.0, 10.0)
-    """Days before as_of that a current window ends (0 = still running)."""
-    past_window_age: tuple[float, float] = (60.0, 120.0)
-    """Days before as_of that a past window lies in, start to end."""
+    current_window_days: float = 10.0
+    """A window still running at as_of, or ended at most this many days before it, is "current"; older ones
+    are "past" (the latent `window` kind). Windows start uniformly over the history, so buying and
+    MQL arrivals are steady over time and as_of sees whatever happens to be live then."""
     window_length_days: tuple[float, float] = (10.0, 30.0)
     window_creation_lead_days: float = 3.0
     """A lead with a buying window exists by at most this many days (uniform) before its first event."""

@@ -8,8 +8,10 @@ DOMAIN.md section 6: a first touch within 5 minutes instead of 60 multiplies con
     slope[tier] = ln(odds_ratio[tier]) / ln(slow_minutes / fast_minutes),
 
 so odds(fast) / odds(slow) = odds_ratio exactly, and `base` is the propensity at `reference_minutes`.
-A routed lead nobody touches within the horizon gets `unworked_odds_multiplier` (default: the multiplier at
-`max_effect_hours`); a lead that is not routed (nurture) keeps its base propensity.
+A lead no rep touches within the horizon, whether routed and never worked or never routed (nurture), gets
+`untouched_odds_multiplier` (default: the coldest tier's multiplier at `max_effect_hours`, about 0.41), and
+a touch never converts worse than no touch. So routing a lead can only help it, and speed helps most for
+hot leads: a hot lead touched after about 2.7 hours is no better off than one left in nurture.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ class SpeedToLead:
     """The delay at which a lead converts at its base propensity."""
     max_effect_hours: float = 24.0
     """Later touches lose no more than a touch at this delay."""
-    unworked_odds_multiplier: float | None = None
-    """Odds multiplier of a routed lead never touched in the horizon; None = the multiplier at max_effect_hours."""
+    untouched_odds_multiplier: float | None = None
+    """Odds multiplier of a lead no rep touches in the horizon (routed and never worked, or not routed); it is
+    also the least a touch can give. None = the coldest tier's multiplier at max_effect_hours."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -55,8 +58,8 @@ class SpeedToLead:
         if missing or any(v < 1.0 for v in self.odds_ratio.values()):
             problems.append(f"odds_ratio needs a value >= 1 for every tier {list(self.tier_order)}, "
                             f"got {dict(self.odds_ratio)}")
-        if self.unworked_odds_multiplier is not None and self.unworked_odds_multiplier < 0:
-            problems.append(f"unworked_odds_multiplier must be >= 0, got {self.unworked_odds_multiplier}")
+        if self.untouched_odds_multiplier is not None and self.untouched_odds_multiplier < 0:
+            problems.append(f"untouched_odds_multiplier must be >= 0, got {self.untouched_odds_multiplier}")
         if problems:
             raise SettingsError("SpeedToLead: " + "; ".join(problems))
 
@@ -66,39 +69,48 @@ class SpeedToLead:
         span = np.log(self.slow_minutes / self.fast_minutes)
         return np.array([np.log(self.odds_ratio[t]) / span for t in self.tier_order])
 
+    @property
+    def untouched_multiplier(self) -> float:
+        """Odds multiplier of a lead nobody touches: the setting, or the coldest tier's at max_effect_hours."""
+        if self.untouched_odds_multiplier is not None:
+            return float(self.untouched_odds_multiplier)
+        coldest = float(self.slopes.min())
+        return float((self.max_effect_hours * 60.0 / self.reference_minutes) ** -coldest)
+
 
 def speed_odds_multiplier(delay_hours: FloatArray, tier: IntArray, settings: SpeedToLead) -> FloatArray:
     """Odds multiplier per lead for a first touch `delay_hours` after arrival (NaN = never touched).
 
     Args:
-        delay_hours: hours from arrival to first touch; NaN for a routed lead never touched.
+        delay_hours: hours from arrival to first touch; NaN for a lead never touched.
         tier: index into settings.tier_order.
         settings: the speed-to-lead curve.
+
+    Returns:
+        The tier's curve at the delay, never below the untouched multiplier; the untouched multiplier for NaN.
     """
     minutes = np.clip(np.asarray(delay_hours, dtype=np.float64) * 60.0, settings.fast_minutes,
                       settings.max_effect_hours * 60.0)
     slope = settings.slopes[tier]
-    multiplier = (minutes / settings.reference_minutes) ** -slope
-    floor = (settings.max_effect_hours * 60.0 / settings.reference_minutes) ** -slope
-    if settings.unworked_odds_multiplier is not None:
-        floor = np.full(multiplier.shape, settings.unworked_odds_multiplier)
+    floor = settings.untouched_multiplier
+    multiplier = np.maximum((minutes / settings.reference_minutes) ** -slope, floor)
     return np.where(np.isnan(delay_hours), floor, multiplier)
 
 
 def speed_adjusted_propensity(base: FloatArray, delay_hours: FloatArray, tier: IntArray, routed: BoolArray,
                               settings: SpeedToLead) -> FloatArray:
-    """P(won) after the first-touch delay: base odds times the speed multiplier for routed leads.
+    """P(won) after the first-touch delay: base odds times the speed multiplier.
 
     Args:
         base: P(won) at the reference delay, per lead.
         delay_hours: hours from arrival to first touch (NaN if never touched).
         tier: index into settings.tier_order (any value where not routed).
-        routed: leads that went to sales; the others keep `base`.
+        routed: leads that went to sales; the others (nurture) are never touched and get the untouched odds.
         settings: the speed-to-lead curve.
     """
     base = np.clip(np.asarray(base, dtype=np.float64), 0.0, 1.0)
     tier = np.where(routed, np.asarray(tier), 0)
-    multiplier = np.where(routed, speed_odds_multiplier(np.where(routed, delay_hours, 1.0), tier, settings), 1.0)
+    multiplier = speed_odds_multiplier(np.where(routed, delay_hours, np.nan), tier, settings)
     with np.errstate(divide="ignore"):
         odds = base / (1.0 - base)
         adjusted = np.where(base >= 1.0, 1.0, odds * multiplier / (1.0 + odds * multiplier))

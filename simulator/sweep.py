@@ -13,9 +13,13 @@ threshold T routes its MQLs, as a live system would: every lead whose score reac
 history, at that moment (a lead created 80 days ago that crossed yesterday arrives yesterday; one that
 crossed in month one and has decayed since was still routed then), plus leads at or above T as of the end
 only through account points, which running scores leave out (they arrive at their last event). Model top
-tier as of the end -> hot tier "A", other MQLs -> warm tier "B", the rest to nurture. Speed to lead then
-sets won / lost from ONE uniform per lead shared by every threshold and reps (common random numbers).
-EV = TP deal_value - FP fp_cost - FN fn_cost with TP = worked & won, FP = worked & not won, FN = not worked & would have won at the base propensity.
+tier as of the end -> hot tier "A", other MQLs -> warm tier "B", the rest to nurture. A lead's base P(won) is its P(won) at the moment it
+is routed (`Funnel.in_market`: its intent and account heat then, not as of the end), or at its most in-market
+moment for a lead never routed. Speed to lead then sets won / lost from ONE uniform per lead shared by every
+threshold and reps (common random numbers); a lead reaches opportunity when that uniform is under its adjusted
+P(won) ** (the accepted + meeting + opportunity stage shares), so opportunities contain wins.
+EV = TP deal_value - FP fp_cost - FN fn_cost with TP = worked & won, FP = worked & not won, FN = not worked &
+would have won at the base propensity.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from scoring.compiled import CompiledModel
-from scoring.conversion import stage_reached
 from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.summary import EvaluationCosts
@@ -162,20 +165,23 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     spec = funnel.spec
     scores = score(funnel.leads, funnel.events, grid.model, spec.as_of)
     lead_ids = funnel.leads["lead_id"].to_numpy()
-    base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
     uniform = np.random.default_rng(draw_seed).random(lead_ids.size)
-    would_win = uniform < base
     start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
-    days = float((spec.as_of - start) / pd.Timedelta(days=1)) + settings.tail_days
+    as_of_day = float((spec.as_of - start) / pd.Timedelta(days=1))
+    days = as_of_day + settings.tail_days
+    peak_day = funnel.in_market.peak_day()
     created = pd.to_datetime(funnel.leads["created_at"], utc=True).to_numpy("datetime64[ns]").view(np.int64)
     windows = team_windows(team, start, days)
     per_day = 1.0 / working_days_between(team, start, spec.history_days)
     total = scores["total"].to_numpy(dtype=np.float64)
     arrivals = _threshold_arrivals(funnel.leads, funnel.events, grid.model, total, (created - start.value) / 1e9,
                                    grid.thresholds, start, windows)
+    arrivals = {t: (mql, arrival, arrival_w,
+                    funnel.in_market.propensity_at(np.where(mql, arrival / 86_400.0 - as_of_day, peak_day)))
+                for t, (mql, arrival, arrival_w) in arrivals.items()}
     hot = (scores["tier"] == grid.model.tier_names[-1]).to_numpy()
     band = scores["band"].cat.codes.to_numpy()
-    opportunity = stage_reached(funnel.outcomes, lead_ids, "opportunity")
+    opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
     policy_codes = {t: settings.policy.tier_order.index(t) for t in ("A", "B")}
     speed_codes = np.array([settings.speed.tier_order.index(t) for t in settings.policy.tier_order])
     rows: list[dict[str, Any]] = []
@@ -186,13 +192,15 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
         capacity = float(sum(r.daily_capacity for r in crew))
         ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
         for threshold in grid.thresholds:
-            mql, arrival, arrival_w = arrivals[threshold]
+            mql, arrival, arrival_w, base = arrivals[threshold]
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
             delay = np.where(routed.worked, routed.start - arrival, np.nan)
             adjusted = speed_adjusted_propensity(base, delay / 3600.0, speed_codes[np.maximum(tier, 0)],
                                                  routed.routed, settings.speed)
             won = uniform < adjusted
+            would_win = uniform < base
+            opportunity = uniform < adjusted ** opportunity_share
             sla = plan.sla_seconds[np.maximum(tier, 0)]
             start_w = to_working(windows, np.nan_to_num(routed.start, nan=0.0))
             breached_w = routed.routed & np.where(routed.worked, start_w - arrival_w > sla,
@@ -379,5 +387,5 @@ def _reason(pick: float | None, free_best: float, table: pd.DataFrame, over_sla:
         why.append(f"{table.at[free_best, 'mqls_per_day']:.1f} MQLs/day exceed "
                    f"{table.at[free_best, 'usable_capacity_per_day']:.1f} usable capacity/day")
     if over_sla[free_best]:
-        why.append(f"breaches the SLA for {table.at[free_best, settings.breach_column]:.1%} of routed leads")
-    return (head + f"; the EV-best threshold {free_best:g} (${ev[free_best]:,.0f}) " + " and ".join(why))
+        why.append(f"it breaches the SLA for {table.at[free_best, settings.breach_column]:.1%} of routed leads")
+    return head + f"; the EV-best threshold {free_best:g} (${ev[free_best]:,.0f}) is out of reach: " + " and ".join(why)

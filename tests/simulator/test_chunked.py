@@ -25,7 +25,7 @@ from simulator.chunked import (
 from tests.reference.running import brute_force_crossing
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = FunnelSpec(n_leads=6_000, history_days=90, past_window_age=(45.0, 85.0))
+SPEC = FunnelSpec(n_leads=6_000, history_days=90)
 """Three chunks of 2,000 leads at chunk_leads=2_000."""
 
 

@@ -42,9 +42,10 @@ def test_every_problem_is_reported_at_once() -> None:
         assert fragment in message
 
 
-def test_past_windows_must_fit_the_history() -> None:
-    with pytest.raises(SettingsError, match="past_window_age"):
-        FunnelSpec(history_days=90)
+def test_window_lengths_and_the_current_span_are_checked() -> None:
+    with pytest.raises(SettingsError, match="current_window_days") as caught:
+        FunnelSpec(current_window_days=-1.0, window_length_days=(20.0, 10.0))
+    assert "window_length_days" in str(caught.value)
 
 
 def test_stage_shares_must_sum_to_one() -> None:

@@ -41,27 +41,44 @@ def test_reference_delay_keeps_the_base_propensity() -> None:
     assert p[0] == pytest.approx(0.3)
 
 
-def test_later_touch_converts_less_until_the_cap() -> None:
-    delays = np.array([0.0, 0.05, 0.5, 2.0, 12.0, 24.0, 100.0])
-    m = speed_odds_multiplier(delays, np.zeros(delays.size, dtype=np.int64), SpeedToLead())
-    assert m[0] == m[1]  # under 5 minutes no further gain
-    assert (np.diff(m[1:6]) < 0).all()
-    assert m[6] == m[5]  # beyond max_effect_hours no further loss
-
-
-def test_never_worked_converts_at_the_floor_and_nurture_keeps_base() -> None:
-    settings = SpeedToLead(unworked_odds_multiplier=0.05)
-    base = np.array([0.2, 0.2, 0.2])
-    p = speed_adjusted_propensity(base, np.array([np.nan, np.nan, 3.0]), np.array([0, 2, 2]),
-                                  np.array([True, False, False]), settings)
-    assert p[0] == pytest.approx(0.05 * 0.25 / (1 + 0.05 * 0.25))
-    assert p[1] == pytest.approx(0.2) and p[2] == pytest.approx(0.2)
-
-
-def test_default_floor_is_the_multiplier_at_the_cap() -> None:
+def test_later_touch_converts_less_until_the_floor() -> None:
+    delays = np.array([0.0, 0.05, 0.5, 1.0, 2.0, 12.0, 24.0, 100.0])
     settings = SpeedToLead()
-    m = speed_odds_multiplier(np.array([np.nan, 24.0]), np.array([1, 1]), settings)
-    assert m[0] == pytest.approx(m[1])
+    m = speed_odds_multiplier(delays, np.zeros(delays.size, dtype=np.int64), settings)
+    assert m[0] == m[1]  # under 5 minutes no further gain
+    assert (np.diff(m[1:5]) < 0).all()
+    assert (np.diff(m) <= 0).all()
+    assert m[-1] == m[-2] == pytest.approx(settings.untouched_multiplier)  # a late touch is no worse than none
+
+
+def test_untouched_leads_routed_or_not_convert_at_the_floor() -> None:
+    settings = SpeedToLead(untouched_odds_multiplier=0.05)
+    base = np.array([0.2, 0.2, 0.2, 0.2])
+    p = speed_adjusted_propensity(base, np.array([np.nan, np.nan, 3.0, 1.0]), np.array([0, 2, 2, 1]),
+                                  np.array([True, False, False, True]), settings)
+    floor = 0.05 * 0.25 / (1 + 0.05 * 0.25)
+    assert p[:3] == pytest.approx([floor, floor, floor])  # never worked, nurture, nurture with a stray delay
+    assert p[3] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("tier", [0, 1, 2, 3])
+def test_routing_a_lead_never_lowers_its_chance(tier: int) -> None:
+    """Any touch at any delay converts at least as well as leaving the lead in nurture."""
+    settings = SpeedToLead()
+    delays = np.array([0.01, 0.5, 1.0, 3.0, 8.0, 24.0, 200.0, np.nan])
+    base = np.full(delays.size, 0.1)
+    routed = speed_adjusted_propensity(base, delays, np.full(delays.size, tier), np.ones(delays.size, bool), settings)
+    nurture = speed_adjusted_propensity(base, delays, np.full(delays.size, tier), np.zeros(delays.size, bool),
+                                        settings)
+    assert (routed >= nurture - 1e-15).all()
+
+
+def test_default_floor_is_the_coldest_tier_at_the_cap() -> None:
+    settings = SpeedToLead()
+    cold = settings.tier_order.index("C")
+    m = speed_odds_multiplier(np.array([np.nan, 24.0, 24.0]), np.array([1, cold, 0]), settings)
+    assert m[0] == pytest.approx(m[1]) == pytest.approx(24.0 ** -(math.log(2) / math.log(12)))
+    assert m[2] == pytest.approx(m[0])  # the hot curve is clipped at the floor
 
 
 def test_settings_reject_a_missing_tier_and_inverted_anchors() -> None:
