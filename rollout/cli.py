@@ -104,7 +104,9 @@ def sweep(
     out: Annotated[Path, typer.Option(help="Directory for results.parquet, summary.parquet, sweep.json, plots, report.html.")],
     scenario: Annotated[list[Path], typer.Option(help="Scenario file; repeat for several.")],
     model: Annotated[Path, typer.Option(help="Model whose MQL threshold is swept.")] = Path("models/candidate.toml"),
-    thresholds: Annotated[str, typer.Option(help="MQL thresholds: START:STOP:STEP (stop included) or a list.")] = "50:90:5",
+    thresholds: Annotated[str, typer.Option(help=(
+        "MQL thresholds (the model's mql; per-segment thresholds move with it): START:STOP:STEP (stop included) "
+        "or a list."))] = "30:90:5",
     reps: Annotated[str, typer.Option(help="SDR head counts, e.g. 4,8,12.")] = "4,8,12",
     replications: Annotated[int, typer.Option(min=1, help="Monte Carlo replications per scenario.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same results, in-process or on Dask.")] = 7,

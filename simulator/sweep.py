@@ -8,14 +8,12 @@
 
 One task is (scenario, replication): its seed is SeedSequence(seed, spawn_key=(scenario, replication)), so
 results never depend on execution order or grid size. The funnel is drawn and scored once, and so are the
-running scores of every lead (`simulator.mql_timing`); each reps value compiles one routing plan; each
-threshold T routes its MQLs, as a live system would: every lead whose score reached T at some moment of the
-history, at that moment (a lead created 80 days ago that crossed yesterday arrives yesterday; one that
-crossed in month one and has decayed since was still routed then), plus leads at or above T as of the end
-only through account points, which running scores leave out (they arrive at their last event). Model top
-tier as of the end -> hot tier "A", other MQLs -> warm tier "B", the rest to nurture. A lead's base P(won) is its P(won) at the moment it
-is routed (`Funnel.in_market`: its intent and account heat then, not as of the end), or at its most in-market
-moment for a lead never routed. Speed to lead then sets won / lost from ONE uniform per lead shared by every
+running scores of every lead; each reps value compiles one routing plan; each threshold T routes its MQLs as a
+live system would (`simulator.queue_entry`): every lead whose score reached T at some moment of the history,
+at that moment and with its P(won) then (a lead that crossed in month one and has decayed since was still
+routed then), plus leads at or above T as of the end only through account points, which running scores leave
+out (they arrive at their last event). Model top tier as of the end -> hot tier "A", other MQLs -> warm tier
+"B", the rest to nurture. Speed to lead then sets won / lost from ONE uniform per lead shared by every
 threshold and reps (common random numbers); a lead reaches opportunity when that uniform is under its adjusted
 P(won) ** (the accepted + meeting + opportunity stage shares), so opportunities contain wins.
 EV = TP deal_value - FP fp_cost - FN fn_cost with TP = worked & won, FP = worked & not won, FN = not worked &
@@ -36,11 +34,11 @@ from scoring.compiled import CompiledModel
 from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.summary import EvaluationCosts
-from simulator._queue import Windows, to_working
+from simulator._queue import to_working
 from simulator._sweep_team import sweep_team, t975, team_windows, working_days_between
 from simulator.capacity import rep_load
-from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
 from simulator.reps import RoutingPolicy
+from simulator.queue_entry import QueueClock
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.scenario import Scenario, scenario_funnel
 from simulator.speed_to_lead import SpeedToLead, speed_adjusted_propensity
@@ -98,7 +96,8 @@ class SweepGrid:
     scenarios: tuple[Scenario, ...]
     model: CompiledModel
     thresholds: tuple[float, ...]
-    """MQL thresholds in points: a lead is an MQL when its total >= threshold."""
+    """MQL thresholds in points (the model's `mql`); per-segment thresholds move by the same number of points,
+    as in the what-if (candidate: SMB 60, mid-market 75, enterprise 90 at mql 60)."""
     reps: tuple[int, ...]
     """SDR head counts; the scenario's AEs (team.ae_reps) take hot leads alongside them."""
     replications: int
@@ -167,18 +166,14 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     lead_ids = funnel.leads["lead_id"].to_numpy()
     uniform = np.random.default_rng(draw_seed).random(lead_ids.size)
     start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
-    as_of_day = float((spec.as_of - start) / pd.Timedelta(days=1))
-    days = as_of_day + settings.tail_days
-    peak_day = funnel.in_market.peak_day()
-    created = pd.to_datetime(funnel.leads["created_at"], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    days = float((spec.as_of - start) / pd.Timedelta(days=1)) + settings.tail_days
     windows = team_windows(team, start, days)
     per_day = 1.0 / working_days_between(team, start, spec.history_days)
     total = scores["total"].to_numpy(dtype=np.float64)
-    arrivals = _threshold_arrivals(funnel.leads, funnel.events, grid.model, total, (created - start.value) / 1e9,
-                                   grid.thresholds, start, windows)
-    arrivals = {t: (mql, arrival, arrival_w,
-                    funnel.in_market.propensity_at(np.where(mql, arrival / 86_400.0 - as_of_day, peak_day)))
-                for t, (mql, arrival, arrival_w) in arrivals.items()}
+    clock = QueueClock.of(funnel, grid.model, start)
+    live = ~scores["suppressed"].to_numpy()
+    offset = scores["mql_threshold"].to_numpy(dtype=np.float64) - grid.model.mql
+    entries = {t: clock.entries(t + offset, live & (total >= t + offset), windows) for t in grid.thresholds}
     hot = (scores["tier"] == grid.model.tier_names[-1]).to_numpy()
     band = scores["band"].cat.codes.to_numpy()
     opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
@@ -192,7 +187,8 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
         capacity = float(sum(r.daily_capacity for r in crew))
         ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
         for threshold in grid.thresholds:
-            mql, arrival, arrival_w, base = arrivals[threshold]
+            entry = entries[threshold]
+            mql, arrival, arrival_w, base = entry.mql, entry.arrival, entry.arrival_working, entry.propensity
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
             delay = np.where(routed.worked, routed.start - arrival, np.nan)
@@ -221,30 +217,6 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
                 row[f"won_rate_{name}"] = float(won[in_band].mean()) if in_band.any() else math.nan
             rows.append(row)
     return combined_results([pd.DataFrame(rows)])
-
-
-def _threshold_arrivals(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, total: np.ndarray,
-                        created: np.ndarray, thresholds: Sequence[float], start: pd.Timestamp, windows: Windows,
-                        ) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per threshold T, (MQL flag, seconds after `start`, working seconds) of each lead's entry to the queue.
-
-    A lead is an MQL at T when its score reached T at some moment of the history, as a live system routes it
-    then, even if it has decayed below T by as_of; or when its as_of total is >= T (through account points,
-    which running scores leave out). It enters the queue at its first crossing (`mql_arrival_seconds`: that
-    fallback arrives at its last event); other leads keep their creation (`created`, seconds after start).
-    Running scores are computed once for every lead.
-    """
-    running = running_scores(leads, events, model, start)
-    created_w = to_working(windows, created)
-    out = {}
-    for threshold in thresholds:
-        crossing = first_crossing(running, threshold)
-        mql = ~np.isnan(crossing) | (total >= threshold)
-        arrival, arrival_w = created.copy(), created_w.copy()
-        arrival[mql] = mql_arrival_seconds(running, crossing, created)[mql]
-        arrival_w[mql] = to_working(windows, arrival[mql])
-        out[threshold] = (mql, arrival, arrival_w)
-    return out
 
 
 def _share(flags: np.ndarray, among: np.ndarray) -> float:
@@ -380,6 +352,9 @@ def _reason(pick: float | None, free_best: float, table: pd.DataFrame, over_sla:
                 f"({table.at[least, settings.breach_column]:.1%}, {table.at[least, 'mqls_per_day']:.1f} MQLs/day "
                 f"vs {table.at[least, 'usable_capacity_per_day']:.1f} usable capacity/day): add reps or widen the SLA")
     head = f"{pick:g} has the highest mean EV (${ev[pick]:,.0f}) within {limit} and capacity"
+    if len(table) > 1 and pick in (table.index.min(), table.index.max()):
+        side = "lowest" if pick == table.index.min() else "highest"
+        head += f" ({pick:g} is the {side} threshold swept: widen the thresholds to see past it)"
     if pick == free_best:
         return head + "; it is also the unconstrained EV-best threshold"
     why = []

@@ -11,7 +11,9 @@ remembered; a threshold, decay, inactivity or team change re-scores and re-route
 Semantics, shared with `simulator.sweep` where it can be:
 
 - MQL threshold: the model's MQL threshold; its per-segment thresholds move by the same number of points.
-  A lead is an MQL when its total is at or above its segment's threshold and it is not suppressed.
+  A lead enters the sales queue when its score first reaches its segment's threshold, at that moment and
+  with its P(won) then (`simulator.queue_entry`, as sweeps route), or at its last event when its as_of score
+  (not suppressed) reaches it only through account points.
 - SQL threshold: an MQL at or above it is hot (routing tier "A": AE or SDR within 2 h); other MQLs are
   warm (tier "B": SDR within 24 h); the rest go to nurture.
 - Decay half-life: the behaviour track's default half-life; actions with their own half-life keep their
@@ -36,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.compiled import compile_model
-from scoring.conversion import lift_curve, stage_reached
+from scoring.conversion import lift_curve
 from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.model import ModelSpec
@@ -46,6 +48,7 @@ from simulator._queue import to_working
 from simulator._sweep_team import sweep_team, team_windows, working_days_between
 from simulator.funnel import Funnel
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
+from simulator.queue_entry import QueueClock, QueueEntries
 from simulator.scenario import Scenario, scenario_funnel
 from simulator.speed_to_lead import speed_adjusted_propensity
 from simulator.sweep import (
@@ -257,7 +260,8 @@ class WhatIfBench:
         """
         funnel, file_scores, uniform = self._drawn(settings)
         model = what_if_model(self.model, settings.mql, settings.sql, settings.half_life_days, settings.inactivity)
-        scores = score(funnel.leads, funnel.events, compile_model(model), funnel.spec.as_of)
+        compiled = compile_model(model)
+        scores = score(funnel.leads, funnel.events, compiled, funnel.spec.as_of)
         lift = pd.concat([_lift(scores, funnel.outcomes, "what-if"), _lift(file_scores, funnel.outcomes, "as in file")],
                          ignore_index=True)
         routing = _Routing(self.scenario, settings, funnel, self.sweep)
@@ -266,7 +270,9 @@ class WhatIfBench:
         live = ~scores["suppressed"].to_numpy()
         hot_ok = total >= settings.sql
         cuts = np.union1d(np.arange(0.0, 100.0 + _EV_STEP / 2, _EV_STEP), [settings.mql])
-        rows = [routing.row(float(t), live & (total >= t + offset), hot_ok, uniform) for t in cuts]
+        clock = QueueClock.of(funnel, compiled, routing.start)
+        rows = [routing.row(float(t), clock.entries(t + offset, live & (total >= t + offset), routing.windows),
+                            hot_ok, uniform) for t in cuts]
         results = pd.DataFrame(rows)
         static = expected_value_curve(scores.assign(total=total - offset), funnel.outcomes, cuts,
                                       self.sweep.costs.deal_value, self.sweep.costs.fp_cost, self.sweep.costs.fn_cost)
@@ -274,14 +280,13 @@ class WhatIfBench:
         sweep = dataclasses.replace(self.sweep, max_breach_rate=settings.max_breach_rate)
         pick = recommended_thresholds(sweep_summary(results.drop(columns="static_expected_value")), sweep)[0]
         current = results.loc[results["threshold"] == settings.mql].iloc[0]
-        mql = scores["mql"].to_numpy()
         curve = results[["threshold", "mqls_per_day", "usable_capacity_per_day", sweep.breach_column,
                          "expected_value", "static_expected_value"]].rename(
             columns={sweep.breach_column: "sla_breach_rate"})
         return WhatIf(settings=settings, scores=scores, lift=lift, volume=routing.volume(current),
                       sla=routing.sla(current), curve=curve.reset_index(drop=True), recommendation=pick,
-                      static_best=best_threshold(static), leads=len(scores), mqls=int(mql.sum()),
-                      hot=int((mql & hot_ok).sum()))
+                      static_best=best_threshold(static), leads=len(scores), mqls=int(current["mqls"]),
+                      hot=int(current["mqls_hot"]))
 
 
 def _lift(scores: pd.DataFrame, outcomes: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -306,32 +311,30 @@ class _Routing:
         crew = sweep_team(team, settings.sdr_reps, start)
         self.plan = compile_routing(crew, sweep.policy, start, days)
         self.segment = vocabulary_codes(funnel.leads["segment"], self.plan.segments)
-        created = pd.to_datetime(funnel.leads["created_at"], utc=True).to_numpy("datetime64[ns]").view(np.int64)
-        self.arrival = (created - start.value) / 1e9
+        self.start = start
         self.windows = team_windows(team, start, days)
-        self.arrival_w = to_working(self.windows, self.arrival)
         self.per_day = 1.0 / working_days_between(team, start, spec.history_days)
         self.capacity = float(sum(r.daily_capacity for r in crew))
         self.ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
-        self.base = funnel.latent["propensity"].to_numpy(dtype=np.float64)
-        self.opportunity = stage_reached(funnel.outcomes, funnel.leads["lead_id"].to_numpy(), "opportunity")
+        self.opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
         policy = sweep.policy
         self.codes = {t: policy.tier_order.index(t) for t in ("A", "B")}
         self.speed_codes = np.array([sweep.speed.tier_order.index(t) for t in policy.tier_order])
 
-    def row(self, threshold: float, mql: np.ndarray, hot_ok: np.ndarray, uniform: np.ndarray) -> dict[str, Any]:
+    def row(self, threshold: float, entry: QueueEntries, hot_ok: np.ndarray, uniform: np.ndarray) -> dict[str, Any]:
         """The sweep's metrics of one MQL threshold: volumes, queue, SLA breaches, outcomes and EV."""
+        mql, arrival, base = entry.mql, entry.arrival, entry.propensity
         hot = mql & hot_ok
         tier = np.where(mql, np.where(hot, self.codes["A"], self.codes["B"]), -1)
-        routed = route_arrays(self.plan, self.arrival, tier, self.segment)
-        delay = np.where(routed.worked, routed.start - self.arrival, np.nan)
-        adjusted = speed_adjusted_propensity(self.base, delay / 3600.0, self.speed_codes[np.maximum(tier, 0)],
+        routed = route_arrays(self.plan, arrival, tier, self.segment)
+        delay = np.where(routed.worked, routed.start - arrival, np.nan)
+        adjusted = speed_adjusted_propensity(base, delay / 3600.0, self.speed_codes[np.maximum(tier, 0)],
                                              routed.routed, self.sweep.speed)
         won = uniform < adjusted
         sla = self.plan.sla_seconds[np.maximum(tier, 0)]
         start_w = to_working(self.windows, np.nan_to_num(routed.start, nan=0.0))
-        breached_w = routed.routed & np.where(routed.worked, start_w - self.arrival_w > sla,
-                                              self.windows.total - self.arrival_w > sla)
+        breached_w = routed.routed & np.where(routed.worked, start_w - entry.arrival_working > sla,
+                                              self.windows.total - entry.arrival_working > sla)
         mqls, hot_mqls = int(mql.sum()), int(hot.sum())
         row: dict[str, Any] = {"scenario": "what-if", "threshold": threshold, "reps": self.reps, "replication": 0,
                                "mqls": mqls, "mqls_hot": hot_mqls, "mqls_per_day": mqls * self.per_day,
@@ -343,7 +346,8 @@ class _Routing:
                                + min(self.ae_capacity, hot_mqls * self.per_day)}
         row.update(_queue_metrics(routed.routed, routed.worked, delay, tier == self.codes["A"], breached_w,
                                   routed.sla_breached))
-        row.update(_outcome_metrics(routed.worked, won, uniform < self.base, self.opportunity, self.sweep.costs))
+        row.update(_outcome_metrics(routed.worked, won, uniform < base, uniform < adjusted ** self.opportunity_share,
+                                    self.sweep.costs))
         row["routed_hot"] = int((routed.routed & hot).sum())
         row["routed_warm"] = int((routed.routed & ~hot).sum())
         row["worked_hot"] = int((routed.worked & hot).sum())

@@ -15,11 +15,11 @@ from scoring.engine import score
 from simulator._queue import to_working
 from simulator._sweep_team import team_windows
 from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
+from simulator.queue_entry import QueueClock
 from simulator.scenario import scenario_funnel
 from simulator.sweep import (
     SweepGrid,
     SweepSettings,
-    _threshold_arrivals,
     recommended_thresholds,
     replication_results,
     sweep_results,
@@ -172,26 +172,30 @@ def test_summary_interval_brackets_the_mean_and_counts_replications(default_resu
 def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_grid: SweepGrid) -> None:
     """Running scores computed once serve every threshold: a lead is routed at threshold T when its score
     reached T at some moment (or its as_of total is >= T), at its own first crossing (not before creation),
-    later for a higher threshold; leads that are not MQLs keep their creation time."""
+    later for a higher threshold, with its P(won) at that moment; leads that are not MQLs keep their creation
+    time and their P(won) at their most in-market moment."""
     funnel_seed, _ = task_seed(default_grid.seed, 0, 1).spawn(2)
     funnel = scenario_funnel(default_grid.scenarios[0], np.random.default_rng(funnel_seed), **SMALL)
     start = (funnel.spec.as_of - pd.Timedelta(days=funnel.spec.history_days)).floor("D")
     total = score(funnel.leads, funnel.events, default_grid.model, funnel.spec.as_of)["total"].to_numpy()
     created = ((funnel.leads["created_at"] - start) / pd.Timedelta(seconds=1)).to_numpy()
     windows = team_windows(default_grid.scenarios[0].team, start, funnel.spec.history_days + 14.0)
-    arrivals = _threshold_arrivals(funnel.leads, funnel.events, default_grid.model, total, created,
-                                   default_grid.thresholds, start, windows)
+    clock = QueueClock.of(funnel, default_grid.model, start)
     alone = running_scores(funnel.leads, funnel.events, default_grid.model, start)
+    as_of_day = funnel.spec.history_days  # as_of is a midnight, so the start is exactly history_days before
     previous = None
     for threshold in default_grid.thresholds:
-        mql, arrival, arrival_w = arrivals[threshold]
+        entry = clock.entries(threshold, total >= threshold, windows)
+        mql, arrival = entry.mql, entry.arrival
         crossed = ~np.isnan(first_crossing(alone, threshold))
         np.testing.assert_array_equal(mql, crossed | (total >= threshold))
         assert mql.sum() > (total >= threshold).sum()  # leads that crossed and decayed since are routed too
-        np.testing.assert_array_equal(arrival_w, to_working(windows, arrival))
+        np.testing.assert_array_equal(entry.arrival_working, to_working(windows, arrival))
         np.testing.assert_array_equal(arrival[mql], mql_arrival_seconds(alone, first_crossing(alone, threshold), created)[mql])
         np.testing.assert_array_equal(arrival[~mql], created[~mql])
         assert (arrival >= created).all() and (arrival[mql] > created[mql] + 86_400).mean() > 0.5
+        moment = np.where(mql, arrival / 86_400.0 - as_of_day, funnel.in_market.peak_day())
+        np.testing.assert_array_equal(entry.propensity, funnel.in_market.propensity_at(moment))
         if previous is not None:
             assert (arrival[mql] >= previous[mql]).all()
         previous = arrival

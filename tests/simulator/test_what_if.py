@@ -7,10 +7,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from scoring import ModelSpec, SettingsError, load_model
+from scoring import ModelSpec, SettingsError, compile_model, load_model
 from simulator import Scenario, WhatIfBench, WhatIfSettings, load_scenario, what_if_model
+from simulator._sweep_team import team_windows
+from simulator.queue_entry import QueueClock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +60,22 @@ def test_higher_mql_threshold_gives_fewer_mqls(small_bench: WhatIfBench) -> None
     assert high.volume.set_index("motion").at["warm", "leads_per_day"] < \
         low.volume.set_index("motion").at["warm", "leads_per_day"]
     assert high.lift.equals(low.lift)  # bands do not depend on the MQL threshold
+
+
+def test_leads_are_routed_when_they_first_cross_as_in_the_sweep(small_bench: WhatIfBench) -> None:
+    """The what-if's MQLs are the sweep's: every lead whose score reached its threshold at some moment (so more
+    than the MQLs as of the end), entering the queue then, as `QueueClock` computes for the same funnel."""
+    settings = _small(small_bench)
+    result = small_bench.what_if(settings)
+    funnel = small_bench.funnel(settings)
+    assert result.mqls > int(result.scores["mql"].sum())
+    start = (funnel.spec.as_of - pd.Timedelta(days=funnel.spec.history_days)).floor("D")
+    clock = QueueClock.of(funnel, compile_model(small_bench.model), start)
+    scores = result.scores
+    entry = clock.entries(scores["mql_threshold"].to_numpy(), scores["mql"].to_numpy(),
+                          team_windows(small_bench.scenario.team, start, 1.0))
+    assert result.mqls == int(entry.mql.sum())
+    assert result.hot == int((entry.mql & (scores["total"] >= settings.sql).to_numpy()).sum())
 
 
 def test_more_reps_breach_the_sla_less(small_bench: WhatIfBench) -> None:
