@@ -308,9 +308,11 @@ def _report_html(grid: SweepGrid, summary: pd.DataFrame, picks: list[Recommendat
         f"{html.escape(grid.model.version)}; thresholds {', '.join(f'{t:g}' for t in grid.thresholds)}; SDRs "
         f"{', '.join(map(str, grid.reps))}; {grid.replications} replications, seed {grid.seed}. EV = wins worked x "
         f"{_money(settings.costs.deal_value)} - leads worked without a win x {_money(settings.costs.fp_cost)} - "
-        f"leads not worked that would have won x {_money(settings.costs.fn_cost)}. Constraint: mean SLA breach "
-        f"rate ({settings.sla_clock} clock) <= {settings.max_breach_rate:.0%} and MQLs per working day <= usable "
-        f"capacity (SDR first touches a day + AE touches up to the hot MQLs a day).</p>",
+        f"leads not worked that would have won x {_money(settings.costs.fn_cost)}; a lead's chance to win is its "
+        "chance when it became an MQL, raised or lowered by how soon a rep touched it. EV is negative while many "
+        "would-be wins go unworked (nurture included): compare thresholds by their differences. Constraint: mean "
+        f"SLA breach rate ({settings.sla_clock} clock) &le; {settings.max_breach_rate:.0%} and MQLs per working day "
+        "&le; usable capacity (SDR first touches a day + AE touches up to the hot MQLs a day).</p>",
         "<h2>Recommended thresholds</h2><table><tr><th>scenario</th><th>SDRs</th><th>capacity-aware threshold</th>"
         f"<th>mean EV</th><th>EV-best threshold</th><th>mean EV</th><th>why</th></tr>{rows}</table>",
     ]
