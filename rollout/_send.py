@@ -13,7 +13,7 @@ from connectors.errors import FatalCRMError, PushInterruptedError, RetriableCRME
 from connectors.guard import CheckedChanges, checked_changes
 from connectors.journal import PushJournal
 from connectors.pacing import RequestPacer
-from connectors.protocol import Capabilities, CRMConnector, WriteReport
+from connectors.protocol import CRMConnector, WriteReport
 from scoring.fields import ScoreField
 
 Progress = Callable[[int, int], None]
