@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from connectors.protocol import CRMConnector
+from scoring.columns import OUTCOME_COLUMNS
 
-__all__ = ["READ_OVERLAP", "Timeline", "known_at", "read_crm", "timeline", "unparquet"]
+__all__ = ["READ_OVERLAP", "Timeline", "cached_outcomes", "known_at", "read_crm", "timeline", "unparquet"]
 
 READ_OVERLAP = pd.Timedelta(days=1)
 """Incremental reads start this long before the last read's newest record, for late-arriving activity."""
@@ -26,6 +27,15 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 def unparquet(data: bytes | None) -> pd.DataFrame | None:
     """The frame stored as parquet bytes by the cache, or None for no bytes."""
     return None if data is None else pd.read_parquet(io.BytesIO(data))
+
+
+def cached_outcomes(cache: dict[str, bytes]) -> pd.DataFrame:
+    """The outcomes a run has read so far (OUTCOME_COLUMNS: lead_id, stage, at), empty while none are cached."""
+    outcomes = unparquet(cache.get("outcomes"))
+    if outcomes is not None:
+        return outcomes
+    return pd.DataFrame({"lead_id": pd.Series([], dtype=object), "stage": pd.Series([], dtype=object),
+                         "at": pd.Series([], dtype="datetime64[ns, UTC]")}, columns=list(OUTCOME_COLUMNS))
 
 
 def _object_ids(frame: pd.DataFrame) -> pd.DataFrame:

@@ -24,10 +24,6 @@ from scoring.shadow_agreement import band_migration, score_psi_by_day, tier_agre
 from scoring.shadow_load import tier_load
 from scoring.shadow_outcomes import early_outcomes_by_band, top_band_test
 
-_EMPTY_OUTCOMES = pd.DataFrame({"lead_id": pd.Series([], dtype=object), "stage": pd.Series([], dtype=object),
-                                "at": pd.Series([], dtype="datetime64[ns, UTC]")})
-
-
 @dataclass(frozen=True, eq=False)
 class BuiltReport:
     """The report's JSON text (with its hash inside), the hash, the HTML and the gate table."""
@@ -38,7 +34,7 @@ class BuiltReport:
     gates: GateTable
 
 
-def _evidence(run: RunRecord, snapshots: pd.DataFrame, baseline: pd.DataFrame | None, outcomes: pd.DataFrame,
+def _evidence(run: RunRecord, snapshots: pd.DataFrame, baseline: pd.DataFrame, outcomes: pd.DataFrame,
               quality: pd.DataFrame, days: Sequence[DayRecord], settings: ShadowSettings
               ) -> tuple[GateEvidence, dict[str, Any]]:
     """The gate evidence and the comparison tables, from the run's snapshots and the outcomes seen."""
@@ -64,10 +60,9 @@ def _evidence(run: RunRecord, snapshots: pd.DataFrame, baseline: pd.DataFrame | 
 
 
 def shadow_report(run: RunRecord, models: dict[str, CompiledModel], snapshots: pd.DataFrame,
-                  baseline: pd.DataFrame | None, days: Sequence[DayRecord], outcomes: pd.DataFrame | None,
+                  baseline: pd.DataFrame, days: Sequence[DayRecord], outcomes: pd.DataFrame,
                   quality: pd.DataFrame, entries: pd.DataFrame, settings: ShadowSettings) -> BuiltReport:
     """The report of a run: gates and comparison as JSON (hashed, deterministic) and as an HTML page."""
-    outcomes = _EMPTY_OUTCOMES if outcomes is None else outcomes
     evidence, t = _evidence(run, snapshots, baseline, outcomes, quality, days, settings)
     gates = evaluate_gates(settings, evidence)
     daily = pd.DataFrame([{k: v for k, v in asdict(d).items() if k not in ("shadow_push_id",)} for d in days])

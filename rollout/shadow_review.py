@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rollout._shadow_reads import unparquet
+from rollout._shadow_reads import cached_outcomes
 from rollout.progress import Steps, quiet_steps
 from rollout.shadow_gates import GateTable, ShadowSettings
 from rollout.shadow_schema import RunRecord
@@ -23,8 +23,12 @@ __all__ = ["RunStatus", "StoredShadow", "ReportResult", "run_snapshots", "run_st
 
 # ---- reading the run back ------------------------------------------------------------------------
 
-def run_snapshots(store: ShadowStore, run: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The run's snapshots (days >= 1) and its baseline (day 0) as scoring.shadow.SNAPSHOT_COLUMNS frames."""
+def run_snapshots(store: ShadowStore, run: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run's snapshots (days >= 1) and its baseline (day 0) as scoring.shadow.SNAPSHOT_COLUMNS frames.
+
+    snapshot_run stores the baseline with day 1, so it is there whenever snapshots are; a store without day 0
+    gives an empty baseline (the first snapshot day is then the reference, as with no baseline).
+    """
     days = {d.day_index: d for d in store.days(run.run_id)}
     codes = store.scores(run.run_id)
     if codes.empty:
@@ -41,14 +45,13 @@ def run_snapshots(store: ShadowStore, run: RunRecord) -> tuple[pd.DataFrame, pd.
     for m in MODELS:
         frame[f"{m}_total"] = codes[f"{m}_total"].to_numpy(np.float64)
         for c in ("band", "tier"):
-            frame[f"{m}_{c}"] = pd.Categorical.from_codes(codes[f"{m}_{c}"].to_numpy(),
-                                                          categories=run.categories[m][c], ordered=True)
+            frame[f"{m}_{c}"] = pd.Categorical.from_codes(codes[f"{m}_{c}"].to_numpy(np.int64),
+                                                          categories=pd.Index(run.categories[m][c]), ordered=True)
     frame["champion_version"] = pd.Series(index).map({i: d.champion_version for i, d in days.items()}).to_numpy(object)
     frame["challenger_version"] = pd.Series(index).map(
         {i: d.challenger_version for i, d in days.items()}).to_numpy(object)
     whole = pd.DataFrame(frame, columns=list(SNAPSHOT_COLUMNS))
-    baseline = whole.loc[index == 0].reset_index(drop=True) if 0 in days else None
-    return whole.loc[index >= 1].reset_index(drop=True), baseline
+    return whole.loc[index >= 1].reset_index(drop=True), whole.loc[index == 0].reset_index(drop=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,8 +92,11 @@ class StoredShadow:
 
     run_id: str
     snapshots: pd.DataFrame
+    """SNAPSHOT_COLUMNS of days >= 1."""
     baseline: pd.DataFrame
+    """SNAPSHOT_COLUMNS of day 0 (see run_snapshots)."""
     outcomes: pd.DataFrame
+    """OUTCOME_COLUMNS (lead_id, stage, at) read so far; empty while none are cached."""
     routing: RoutingMap
     load: pd.DataFrame
 
@@ -100,7 +106,7 @@ def stored_shadow(store_path: Path, run_id: str | None = None) -> StoredShadow:
     with ShadowStore(store_path) as store:
         run = store.run(run_id)
         snapshots, baseline = run_snapshots(store, run)
-        outcomes = unparquet(store.cache(run.run_id).get("outcomes"))
+        outcomes = cached_outcomes(store.cache(run.run_id))
         settings = ShadowSettings.model_validate_json(run.settings)
     routing = settings.routing()
     load = tier_load(snapshots, settings.capacity_per_day(), routing, baseline=baseline)
@@ -133,7 +139,7 @@ def report_run(store_path: Path, run_id: str | None, out: Path, progress: Steps 
         models = run_models(store, run)
         snapshots, baseline = run_snapshots(store, run)
         days = [d for d in store.days(run.run_id) if d.day_index >= 1]
-        outcomes = unparquet(store.cache(run.run_id).get("outcomes"))
+        outcomes = cached_outcomes(store.cache(run.run_id))
         built = shadow_report(run, models, snapshots, baseline, days, outcomes, store.quality(run.run_id),
                               store.entry_counts(run.run_id), ShadowSettings.model_validate_json(run.settings))
         steps.step("writing report.html and report.json")

@@ -19,7 +19,8 @@ Tables (every one prefixed `shadow_`; days are ISO dates, moments ISO-8601 UTC t
     shadow_reports    report_hash PK, run_id, last_day, verdict, html_path, json_path, created_at
     shadow_approvals  approval_id PK, run_id, approved_by, note, challenger_hash, report_hash, verdict,
                       override, approved_at
-    shadow_pushes     push_id PK, run_id, approval_id, crm, journal, pushed_at
+    shadow_pushes     push_id PK, run_id, approval_id, crm, journal, pushed_at (a label: pushes are ordered
+                      by rowid, the order they were added)
 """
 
 from __future__ import annotations

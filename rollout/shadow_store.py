@@ -337,9 +337,12 @@ class ShadowStore:
             self._log(cur, run_id, "push", None, f"push {push_id} under approval {approval_id} (journal {journal})")
 
     def pushes(self, run_id: str) -> pd.DataFrame:
-        """Pushes of a run: push_id, approval_id, crm, journal, pushed_at."""
+        """Pushes of a run in the order they were added: push_id, approval_id, crm, journal, pushed_at.
+
+        Ordered by rowid, not pushed_at: that label has one-second resolution and follows the wall clock.
+        """
         return pd.read_sql_query("SELECT push_id, approval_id, crm, journal, pushed_at FROM shadow_pushes "
-                                 "WHERE run_id = ? ORDER BY pushed_at", self._conn, params=(run_id,))
+                                 "WHERE run_id = ? ORDER BY rowid", self._conn, params=(run_id,))
 
 
 def _alive(pid: int) -> bool:

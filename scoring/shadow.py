@@ -75,7 +75,9 @@ class RoutingMap:
             raise SettingsError(f"RoutingMap: motions must be one of {list(MOTIONS)}; got {', '.join(bad)}")
 
     def of(self, model: str) -> Mapping[str, str]:
-        """The tier -> motion map of 'champion' or 'challenger'."""
+        """The tier -> motion map of 'champion' or 'challenger'; SettingsError for any other name."""
+        if model not in MODELS:
+            raise SettingsError(f"RoutingMap has no model {model!r}; use one of {list(MODELS)}")
         return self.champion if model == "champion" else self.challenger
 
 

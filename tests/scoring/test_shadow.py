@@ -120,6 +120,13 @@ def test_routing_map_is_configurable_and_checked(two_days: pd.DataFrame) -> None
         tier_agreement(two_days, RoutingMap(challenger={"A": "hot", "B": "warm"}))
 
 
+def test_routing_map_of_an_unknown_model_names_it_and_the_valid_ones() -> None:
+    routing = RoutingMap()
+    assert routing.of("champion") == routing.champion and routing.of("challenger") == routing.challenger
+    with pytest.raises(SettingsError, match=r"no model 'champoin'; use one of \['champion', 'challenger'\]"):
+        routing.of("champoin")
+
+
 def test_band_migration_counts_and_row_shares(two_days: pd.DataFrame) -> None:
     first = band_migration(two_days, day="2026-11-01")
     expected = pd.DataFrame([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0]], index=BANDS, columns=BANDS)

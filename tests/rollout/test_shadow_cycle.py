@@ -1,9 +1,11 @@
-"""Shadow runs end to end on the local CRM, through the CLI: start, snapshots, status, report, approve, push, undo."""
+"""A shadow run's cycle on the local CRM: start, snapshots, status, report, approve, push, undo, through the CLI
+(rollout.shadow_cli) and the step functions of rollout.shadow_start, shadow_snapshot, shadow_review, shadow_approval."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,18 +15,22 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from connectors.journal import PushJournal
+from connectors.journal import PushHeader, PushJournal
 from connectors.local import LocalCRM
 from rollout.cli import app as main_app
 from rollout.shadow_approval import approve_run, push_run
 from rollout.shadow_cli import shadow_app
 from rollout.shadow_demo import window_outcomes
-from rollout.shadow_review import report_run
+from rollout.shadow_review import report_run, stored_shadow
 from rollout.shadow_snapshot import snapshot_run
 from rollout.shadow_start import start_run
 from rollout.shadow_store import ApprovalError, ShadowLockedError, ShadowRunError, ShadowStore, ShadowStoreError
+from scoring.columns import OUTCOME_COLUMNS
+from scoring.compiled import compile_model
 from scoring.fields import ScoreField
+from scoring.model_file import load_model
 from simulator import FunnelSpec, generate_funnel
+from tests.rollout.conftest import WallClock
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 runner = CliRunner()
@@ -172,6 +178,36 @@ def test_a_model_file_tampered_after_approval_blocks_the_push(setup: Setup, tmp_
         approve_run(setup.store, run_id, "dana", "again", override=True)
 
 
+def test_a_re_run_push_resumes_the_unfinished_push_added_last(setup: Setup, tmp_path: Path,
+                                                              store_clock: WallClock) -> None:
+    """Two interrupted pushes recorded within one second, the wall clock stepping back 0.2 s in between."""
+    run_id = started(setup)
+    for _ in range(3):
+        snapshot_run(setup.store, run_id)
+    report_run(setup.store, run_id, tmp_path / "r")
+    approval = approve_run(setup.store, run_id, "dana", "resume test", override=True)
+    challenger = compile_model(load_model(setup.challenger))
+    fields = challenger.score_fields("local")
+    total = next(f.name for f in fields if f.column == "total")
+    with LocalCRM(setup.crm) as local:
+        local.ensure_score_fields(fields)
+        lead = str(local.read_leads()["lead_id"].iloc[0])
+    journaled = (("p-b", 41.0, datetime(2026, 11, 23, 14, 45, 1, 100_000, tzinfo=UTC)),
+                 ("p-a", 42.0, datetime(2026, 11, 23, 14, 45, 0, 900_000, tzinfo=UTC)))
+    with PushJournal(setup.crm) as journal, ShadowStore(setup.store) as store:
+        for push_id, value, at in journaled:
+            journal.start_push(PushHeader(push_id, "push", "local", challenger.version, fields))
+            journal.append_entries(push_id, pd.DataFrame({"record_id": [lead], "field": [total], "old": [None],
+                                                          "new": [value]}))
+            store_clock.at = at
+            store.add_push(run_id, push_id, approval.approval_id, "local", setup.crm)
+    resumed = push_run(setup.store, run_id)
+    assert (resumed.kind, resumed.push_id, resumed.applied) == ("resume", "p-a", 1)
+    assert live_values(setup.crm, [total]).set_index("record_id").loc[lead, total] == 42.0
+    with PushJournal(setup.crm) as journal:
+        assert journal.pending_push_ids() == ["p-b"]
+
+
 def test_push_refuses_a_run_that_is_not_approved(setup: Setup) -> None:
     run_id = started(setup)
     snapshot_run(setup.store, run_id)
@@ -202,6 +238,17 @@ def test_snapshots_are_once_a_day_on_the_wall_clock_and_missed_days_are_backfill
     with ShadowStore(setup.store) as store:
         wall, sim = store.scores(run.run_id), store.scores(simulated.run_id)
     pd.testing.assert_frame_equal(wall, sim, obj="a back-filled day equals the day scored on time")
+
+
+def test_a_stored_run_without_cached_outcomes_reads_back_empty_outcomes(setup: Setup) -> None:
+    run_id = started(setup)
+    snapshot_run(setup.store, run_id)
+    with sqlite3.connect(setup.store) as conn:
+        conn.execute("DELETE FROM shadow_cache WHERE run_id = ? AND name = 'outcomes'", (run_id,))
+    stored = stored_shadow(setup.store, run_id)
+    assert stored.outcomes.empty and tuple(stored.outcomes.columns) == OUTCOME_COLUMNS
+    assert str(stored.outcomes["at"].dtype) == "datetime64[ns, UTC]"
+    assert stored.snapshots["day"].nunique() == 1 and stored.baseline["day"].nunique() == 1
 
 
 def test_two_snapshots_at_once_are_refused(setup: Setup) -> None:
