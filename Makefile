@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/scorebench demo --out demo-out
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # JupyterLab on notebooks/ with the venv's kernel (kernel "python3" runs .venv/bin/python). Extra server
 # options go in LAB_ARGS, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
