@@ -40,7 +40,8 @@ from scoring.matchers import ColumnCodes, with_email_domain
 from simulator._sampling import FloatArray, IntArray
 from simulator._scenario_time import has_volume_season
 from simulator.funnel import generate_funnel
-from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores_of_arrays
+from simulator.mql_timing import running_scores_of_arrays
+from simulator.queue_entry import QueueClock
 from simulator.reps import Rep, RoutingPolicy, rep_team
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.spec import FunnelSpec
@@ -134,16 +135,12 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     event_ns = spec.as_of.value + draw.seconds * 10**9
     running = running_scores_of_arrays(leads, draw.lead, event_ns, draw.type_code, list(EVENT_TYPES), draw.value,
                                        model, start)
-    crossing = first_crossing(running, threshold)
-    crossed = ~np.isnan(crossing)
-    mql = crossed | ((totals.total >= threshold) & ~totals.suppressed(model))
+    clock = QueueClock(running, (created_ns - start.value) / 1e9, funnel.in_market,
+                       float((spec.as_of - start) / pd.Timedelta(days=1)))
+    entry = clock.entries(threshold, (totals.total >= threshold) & ~totals.suppressed(model))
     uniform = np.random.default_rng(draw_seed).random(n)
-    rows, rest = np.flatnonzero(mql), np.flatnonzero(~mql)
-    created = (created_ns - start.value) / 1e9
-    arrival = mql_arrival_seconds(running, crossing, created)[rows]
-    moment = funnel.in_market.peak_day()
-    moment[rows] = arrival / 86_400.0 - (spec.as_of - start) / pd.Timedelta(days=1)
-    base = funnel.in_market.propensity_at(moment)
+    rows, rest = np.flatnonzero(entry.mql), np.flatnonzero(~entry.mql)
+    arrival, base = entry.arrival[rows], entry.propensity
     nurture = speed_adjusted_propensity(base[rest], np.full(rest.size, np.nan), np.zeros(rest.size, dtype=np.int64),
                                         np.zeros(rest.size, dtype=bool), speed or SpeedToLead())
     base_wins = int((uniform[rest] < nurture).sum())

@@ -4,9 +4,9 @@ A window is a span of days (relative to as_of, negative = past) with a strength.
 over the history and may still be running at as_of, so buying (and MQL arrivals) are steady over time; a
 window that is running or ended at most `current_window_days` before as_of is "current", older ones
 "past". A lead's intent at a moment is its window strength decayed by the days since the window ended
-(`intent_at`), so old intent is worth little. Committee accounts have one window that most of their contacts share (with jitter): the buying
-committee, 1 to max_committee_size (10) people; the account's heat (how many contacts engage, decayed the
-same way) lifts every contact of the account.
+(`intent_at`), so old intent is worth little. Committee accounts have one window that most of their
+contacts share (with jitter): the buying committee, 1 to max_committee_size (10) people; the account's heat
+(how many contacts engage, decayed the same way) lifts every contact of the account.
 """
 
 from __future__ import annotations

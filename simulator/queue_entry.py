@@ -36,8 +36,8 @@ class QueueEntries:
     mql: BoolArray
     arrival: FloatArray
     """Seconds after the start: the first crossing for MQLs, the creation for the others."""
-    arrival_working: FloatArray
-    """The same moment on the team's working clock (working seconds after the start)."""
+    arrival_working: FloatArray | None
+    """The same moment on the team's working clock (working seconds after the start); None without windows."""
     propensity: FloatArray
     """P(won) at the reference delay, at the moment of entry (at the most in-market moment for non-MQLs)."""
 
@@ -61,18 +61,20 @@ class QueueClock:
                    created=(created_ns - start.value) / 1e9, in_market=funnel.in_market,
                    as_of_day=float((funnel.spec.as_of - start) / pd.Timedelta(days=1)))
 
-    def entries(self, threshold: FloatArray | float, as_of_mql: BoolArray, windows: Windows) -> QueueEntries:
+    def entries(self, threshold: FloatArray | float, as_of_mql: BoolArray, windows: Windows | None = None,
+                ) -> QueueEntries:
         """Who enters the queue at `threshold` (points, one or one per lead), when, and with what P(won).
 
         Args:
             threshold: MQL threshold in points, for all leads or per lead (e.g. per-segment thresholds).
             as_of_mql: leads that are MQLs at the threshold as of the end (their score at as_of); they enter
                 the queue even when their running total never reached it (account points).
-            windows: the team's working windows, for the working-clock arrival.
+            windows: the team's working windows, for the working-clock arrival (None: not needed).
         """
         crossing = first_crossing(self.running, threshold)
         mql = ~np.isnan(crossing) | as_of_mql
         arrival = np.where(mql, mql_arrival_seconds(self.running, crossing, self.created), self.created)
         moment = np.where(mql, arrival / _DAY_SECONDS - self.as_of_day, self.in_market.peak_day())
-        return QueueEntries(mql=mql, arrival=arrival, arrival_working=to_working(windows, arrival),
+        working = None if windows is None else to_working(windows, arrival)
+        return QueueEntries(mql=mql, arrival=arrival, arrival_working=working,
                             propensity=self.in_market.propensity_at(moment))
