@@ -1,11 +1,12 @@
-"""Custom score fields in Salesforce: which exist (Tooling SOQL on CustomField), creating the missing ones
-(Tooling REST, POST sobjects/CustomField) and granting field-level security on a permission set
-(POST composite/sobjects of FieldPermissions), since a new field is invisible to every profile.
+"""Custom score fields in Salesforce: which exist and with what type (Tooling SOQL on FieldDefinition),
+refusing any whose type the model cannot write, creating the missing ones (Tooling REST, POST
+sobjects/CustomField) and granting field-level security on a permission set (POST composite/sobjects
+of FieldPermissions), since a new field is invisible to every profile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,18 @@ from connectors._salesforce_io import OrgSession, query_records
 from connectors._salesforce_mapping import NumberSpec, ScoreFieldSpecs, TextSpec
 from connectors.errors import FatalCRMError
 from scoring.errors import SettingsError
-from scoring.fields import ScoreField
+from scoring.fields import FieldKind, ScoreField
+
+VALUE_TYPES: dict[FieldKind, str] = {"number": "double", "text": "string", "datetime": "datetime"}
+"""FieldDefinition.ValueTypeId (the API value type, the same in every user language) that each score-field
+kind needs: Number fields of any precision are double; Text, Text Area and Long Text Area are string;
+Date/Time is datetime."""
+NEEDED_TYPES: dict[FieldKind, str] = {
+    "number": "a Number field (any precision)",
+    "text": "a Text, Text Area or Long Text Area field",
+    "datetime": "a Date/Time field",
+}
+"""What to tell the user a score field of each kind must be, in Setup's words."""
 
 
 @dataclass(frozen=True)
@@ -58,15 +70,14 @@ def field_metadata(sobject: str, field: ScoreField, specs: ScoreFieldSpecs) -> d
 def field_work(
     org: OrgSession, objects: Sequence[str], fields: Sequence[ScoreField], permission_set: str | None
 ) -> FieldWork:
-    """Which score fields are missing on which objects, and which lack read/edit on `permission_set`."""
-    names = [f.name[:-3] for f in fields]
-    soql = format_soql(
-        "SELECT DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId IN {} AND DeveloperName IN {}",
-        list(objects), names,
-    )
-    found = {(r["TableEnumOrId"], r["DeveloperName"] + "__c")
-             for r in query_records(org, "finding score fields", soql, tooling=True)}
-    missing = tuple((o, f.name) for o in objects for f in fields if (o, f.name) not in found)
+    """Which score fields are missing on which objects, and which lack read/edit on `permission_set`.
+
+    FatalCRMError listing every existing field whose type the model cannot write (see `existing_fields`),
+    before the permission set is even looked up: nothing is created, granted or written then.
+    """
+    found = existing_fields(org, objects, fields)
+    checked_types(found, fields)
+    missing = tuple((o, f.name) for o in objects for f in fields if (o.lower(), f.name.lower()) not in found)
     if not permission_set:
         note = ("field-level security not granted: no permission set given (SF_PERMISSION_SET); grant read and "
                 "edit on the score fields to the integration user, or new fields stay invisible to every profile")
@@ -83,6 +94,50 @@ def field_work(
         if not (rows.get(f"{o}.{f.name}", {}).get("PermissionsRead") and rows.get(f"{o}.{f.name}", {}).get("PermissionsEdit"))
     )
     return FieldWork(missing, grants, (), parent)
+
+
+def existing_fields(
+    org: OrgSession, objects: Sequence[str], fields: Sequence[ScoreField]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """FieldDefinition rows of the score fields that exist, keyed by lower-cased (object, field API name).
+
+    One Tooling API query on FieldDefinition (documented in the Tooling API reference) answers both
+    "does it exist" and "of what type", whatever the number of fields and objects: ValueTypeId is the
+    API value type (double, string, datetime...), DataType the type as Setup shows it ("Text(255)"),
+    IsCalculated marks formula fields. FieldDefinition lists fields whatever the integration user's
+    field-level security, unlike an sObject describe, and CustomField's Metadata would cost one query
+    per field (Tooling returns Metadata only for single-row queries).
+    """
+    soql = format_soql(
+        "SELECT EntityDefinition.QualifiedApiName, QualifiedApiName, DataType, ValueTypeId, IsCalculated "
+        "FROM FieldDefinition WHERE EntityDefinition.QualifiedApiName IN {} AND QualifiedApiName IN {}",
+        list(objects), [f.name for f in fields],
+    )
+    rows = query_records(org, "finding score fields", soql, tooling=True)
+    return {(r["EntityDefinition"]["QualifiedApiName"].lower(), r["QualifiedApiName"].lower()): r for r in rows}
+
+
+def checked_types(found: Mapping[tuple[str, str], Mapping[str, Any]], fields: Sequence[ScoreField]) -> None:
+    """FatalCRMError naming every existing score field that is a formula or holds another value type than
+    its kind needs (VALUE_TYPES): object, field, type found, type needed, and what to do."""
+    by_name = {f.name.lower(): f for f in fields}
+    problems: list[str] = []
+    for (_, name), row in sorted(found.items()):
+        field = by_name[name]
+        if row.get("ValueTypeId") == VALUE_TYPES[field.kind] and not row.get("IsCalculated"):
+            continue
+        what = "a formula field" if row.get("IsCalculated") else f"value type {row.get('ValueTypeId')}"
+        problems.append(
+            f"{row['EntityDefinition']['QualifiedApiName']}.{row['QualifiedApiName']} exists as {row.get('DataType')} "
+            f"({what}), but the model writes {field.kind} (column {field.column}), "
+            f"which needs {NEEDED_TYPES[field.kind]}"
+        )
+    if problems:
+        raise FatalCRMError(
+            f"Salesforce score field{'s' if len(problems) > 1 else ''} of the wrong type: {'; '.join(problems)}. "
+            "Nothing was created, granted or written. Rename the field in the model file's [fields.salesforce] "
+            "section, or change its type (or delete it) in Setup > Object Manager > Fields & Relationships"
+        )
 
 
 def permission_set_id(org: OrgSession, name: str) -> str:

@@ -212,6 +212,7 @@ class HubSpotCRM:
         names = score_field_names(fields)
         existing: list[ScoreField] = []
         to_create: list[ScoreField] = []
+        mismatched: list[str] = []
         for field in fields:
             answer = self._call("property", f"reading contact property {field.name!r}",
                                 self._apis["properties"].get_by_name_with_http_info, "contacts", field.name,
@@ -225,10 +226,12 @@ class HubSpotCRM:
                     [field.name], names, f"{field.name!r} is a HubSpot-defined contact property; name the score field "
                     "something else in the model file")
             if found.type != _PROPERTY_TYPES[field.kind][0]:
-                raise FatalCRMError(
-                    f"HubSpot contact property {field.name!r} exists as type {found.type!r}, but the model writes "
-                    f"{field.kind} (type {_PROPERTY_TYPES[field.kind][0]!r}); rename the field in the model file")
+                mismatched.append(f"HubSpot contact property {field.name!r} exists as type {found.type!r}, but the "
+                                  f"model writes {field.kind} (type {_PROPERTY_TYPES[field.kind][0]!r})")
+                continue
             existing.append(field)
+        if mismatched:
+            raise FatalCRMError(f"{'; '.join(mismatched)}; nothing was created (rename the fields in the model file)")
         if to_create and not dry_run:
             self._ensure_group()
             for field in to_create:

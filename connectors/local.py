@@ -160,6 +160,7 @@ class LocalCRM:
         lead_columns = {c.lower() for c in self._table_columns("leads")}
         existing: list[ScoreField] = []
         to_create: list[ScoreField] = []
+        mismatched: list[str] = []
         for field in fields:
             if not _IDENTIFIER.match(field.name):
                 raise SettingsError(
@@ -175,12 +176,12 @@ class LocalCRM:
             if kind is None:
                 to_create.append(field)
             elif kind != field.kind:
-                raise FatalCRMError(
-                    f"score field {field.name!r} exists in {self.path} as {kind}, but the model writes {field.kind}; "
-                    "rename the field in the model file"
-                )
+                mismatched.append(f"score field {field.name!r} exists in {self.path} as {kind}, but the model "
+                                  f"writes {field.kind}")
             else:
                 existing.append(field)
+        if mismatched:
+            raise FatalCRMError(f"{'; '.join(mismatched)}; nothing was created (rename the fields in the model file)")
         if to_create and not dry_run:
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             with self._transaction() as cur:

@@ -194,7 +194,9 @@ class SalesforceCRM:
         """Create missing score fields on every lead object and grant read/edit on the permission set (none in a dry run).
 
         The plan's `notes` say what was (or would be) created and granted, or that field-level security
-        is left to an admin because no permission set was given.
+        is left to an admin because no permission set was given. An existing field of a type the model
+        cannot write (Text where it writes numbers, a formula...) raises FatalCRMError listing every such
+        field, in a dry run too, before anything is created or granted.
         """
         score_field_names(fields)
         checked_names(fields)

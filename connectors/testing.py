@@ -21,6 +21,7 @@ imports rollout lazily; pytest is imported only by `parametrize_with_checks`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import tempfile
@@ -35,7 +36,7 @@ import pandas.testing as pdt
 
 from connectors._faults import ConnectorWrapper, CountingConnector, InterruptingConnector, RejectingConnector
 from connectors._samples import SAMPLE_SCORE_FIELDS, sample_funnel, synthetic_scores
-from connectors.errors import JournalError, PushInterruptedError, ScoreFieldViolation
+from connectors.errors import FatalCRMError, JournalError, PushInterruptedError, ScoreFieldViolation
 from connectors.guard import CheckedChanges, checked_changes
 from connectors.journal import PushJournal
 from connectors.protocol import Capabilities, CRMConnector
@@ -50,7 +51,7 @@ __all__ = [
     "check_dry_run_writes_nothing", "check_writes_only_score_fields", "check_unchanged_rows_cost_no_requests",
     "check_push_leaves_no_pending_entries", "check_undo_restores_exactly", "check_undo_skips_changed_records",
     "check_interrupted_push_completes_once", "check_failed_records_are_journaled",
-    "check_unknown_record_is_reported",
+    "check_unknown_record_is_reported", "check_wrong_type_field_is_refused",
 ]
 
 MIN_LEADS = 6
@@ -293,11 +294,28 @@ def check_unknown_record_is_reported(factory: ConnectorFactory) -> None:
         assert crm.read_score_values([number], [ids[0]])[number.name].tolist() == [6.0]
 
 
+def check_wrong_type_field_is_refused(factory: ConnectorFactory) -> None:
+    """Existing fields of another kind are all named in one FatalCRMError, dry run or not, and nothing is created."""
+    with _seeded(factory) as (crm, fields, _, _):
+        number = next(f for f in fields if f.kind == "number")
+        text = next(f for f in fields if f.kind == "text")
+        crm.ensure_score_fields([number, text])
+        swapped = [dataclasses.replace(number, name=text.name), dataclasses.replace(text, name=number.name)]
+        new = [f for f in fields if f.name not in (number.name, text.name)]
+        for dry_run in (True, False):
+            error = _raised(FatalCRMError, lambda d=dry_run: crm.ensure_score_fields([*swapped, *new], dry_run=d))
+            for field in swapped:
+                assert field.name in error and field.kind in error, f"{field.name} ({field.kind}) not named: {error}"
+        plan = crm.ensure_score_fields(new, dry_run=True)
+        assert {f.name for f in plan.to_create} == {f.name for f in new}, "a field was created despite the refusal"
+
+
 CHECKS: tuple[Callable[[ConnectorFactory], None], ...] = (
     check_declares_capabilities, check_reads_canonical_columns, check_ensure_fields_is_idempotent,
     check_dry_run_writes_nothing, check_writes_only_score_fields, check_unchanged_rows_cost_no_requests,
     check_push_leaves_no_pending_entries, check_undo_restores_exactly, check_undo_skips_changed_records,
     check_interrupted_push_completes_once, check_failed_records_are_journaled, check_unknown_record_is_reported,
+    check_wrong_type_field_is_refused,
 )
 """Every conformance check, in the order they run."""
 
@@ -335,10 +353,15 @@ def parametrize_with_checks(
 
 def _assert_raises(error: type[BaseException], call: Callable[[], object]) -> None:
     """Assert that `call()` raises `error`."""
+    _raised(error, call)
+
+
+def _raised(error: type[BaseException], call: Callable[[], object]) -> str:
+    """The message of the `error` that `call()` raises; AssertionError when it raises none."""
     try:
         call()
-    except error:
-        return
+    except error as exc:
+        return str(exc)
     raise AssertionError(f"expected {error.__name__}")
 
 

@@ -2,8 +2,8 @@
 
 HTTPS on 127.0.0.1 (stdlib http.server in a thread) with a self-signed certificate made at test time.
 It keeps sObject records in memory and answers what the adapter sends: SOQL query (paged with
-nextRecordsUrl), Tooling query and CustomField create, sObject Collections update/create, Bulk API
-2.0 ingest jobs. Every response carries Sforce-Limit-Info; a wrong bearer token gets 401
+nextRecordsUrl), Tooling query on FieldDefinition and CustomField create, sObject Collections
+update/create, Bulk API 2.0 ingest jobs. Every response carries Sforce-Limit-Info; a wrong bearer token gets 401
 INVALID_SESSION_ID; `fail_next` queues error responses (429, 503...) to exercise retries.
 SOQL support is the subset the adapter emits: SELECT fields FROM object [WHERE cond AND cond ...]
 with =, !=, >=, <=, >, <, IN (...), string/number/bool/null/datetime literals.
@@ -241,6 +241,11 @@ class FakeSalesforce:
         self.records[sobject][record_id] = record
         return record_id
 
+    def add_custom_field(self, sobject: str, name: str, metadata: dict[str, Any]) -> None:
+        """A custom field an admin made before, e.g. ("Lead", "Lead_Score__c", {"type": "Text", "length": 255})."""
+        self.custom[(sobject, name)] = metadata
+        self.fields[sobject].add(name)
+
     def add_permission_set(self, name: str) -> str:
         return self.insert("PermissionSet", {"Name": name})
 
@@ -318,9 +323,9 @@ class FakeSalesforce:
     def _query(self, soql: str, tooling: bool = False) -> dict[str, Any]:
         fields, sobject, conditions = parse_soql(soql)
         if tooling:
-            if sobject != "CustomField":
+            if sobject != "FieldDefinition":
                 raise SoqlError("INVALID_TYPE", f"sObject type '{sobject}' is not supported by this fake")
-            rows = [{"DeveloperName": name[:-3], "TableEnumOrId": obj} for obj, name in self.custom]
+            rows = [field_definition(obj, name, meta) for (obj, name), meta in self.custom.items()]
         else:
             if sobject not in self.records:
                 raise SoqlError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
@@ -328,7 +333,7 @@ class FakeSalesforce:
             if unknown:
                 raise SoqlError("INVALID_FIELD", f"No such column '{unknown[0]}' on entity '{sobject}'.")
             rows = list(self.records[sobject].values())
-        hits = [{"attributes": {"type": sobject}, **{f: r.get(f) for f in fields}} for r in rows if _matches(r, conditions)]
+        hits = [{"attributes": {"type": sobject}, **_selected(r, fields)} for r in rows if _matches(r, conditions)]
         cursor = f"01gFAKE{next(self._ids):08d}"
         self.cursors[cursor] = hits
         self.cursor_paths[cursor] = f"{API}tooling/query/" if tooling else f"{API}query/"
@@ -414,6 +419,31 @@ class FakeSalesforce:
                 err = result["errors"][0]
                 job["failed"].append(("", f"{err['statusCode']}:{err['message']}:{'/'.join(err['fields'])} --", row))
         job.update(state="JobComplete", numberRecordsProcessed=len(rows), numberRecordsFailed=len(job["failed"]))
+
+
+def field_definition(sobject: str, name: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The Tooling FieldDefinition row of a custom field from its CustomField Metadata (flat; dotted keys for
+    relationship fields): DataType as Setup shows it, ValueTypeId the API value type."""
+    kind = meta["type"]
+    data_type = {"Number": f"Number({meta.get('precision')}, {meta.get('scale')})",
+                 "Text": f"Text({meta.get('length')})", "LongTextArea": f"Long Text Area({meta.get('length')})",
+                 "DateTime": "Date/Time"}.get(kind, kind)
+    value_type = {"Number": "double", "Currency": "double", "Percent": "double", "DateTime": "datetime",
+                  "Date": "date", "Checkbox": "boolean"}.get(kind, "string")
+    return {"EntityDefinition.QualifiedApiName": sobject, "QualifiedApiName": name, "DataType": data_type,
+            "ValueTypeId": value_type, "IsCalculated": bool(meta.get("formula"))}
+
+
+def _selected(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The selected fields of a row as the API returns them: `Rel.Field` nested as {"Rel": {attributes, Field}}."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        if "." in name:
+            relation, field = name.split(".", 1)
+            out.setdefault(relation, {"attributes": {"type": relation}})[field] = row.get(name)
+        else:
+            out[name] = row.get(name)
+    return out
 
 
 def _failed(code: str, message: str, fields: list[str]) -> dict[str, Any]:

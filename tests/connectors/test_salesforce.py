@@ -8,6 +8,7 @@ vcr_config below scrubs Authorization headers, JWT assertions, passwords and tok
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import requests
 from pydantic import SecretStr
 
 from connectors._salesforce_auth import SalesforceSettings, retrying_session
+from connectors._salesforce_fields import checked_types
 from connectors.errors import FatalCRMError, RetriableCRMError
 from connectors.guard import checked_changes
 from connectors.salesforce import SALESFORCE_CAPABILITIES, SalesforceCRM
@@ -39,8 +41,6 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     """Tokens out of login answers before a cassette is written."""
     body = response.get("body", {}).get("string")
     if isinstance(body, bytes) and (b"access_token" in body or b"<sessionId>" in body):
-        import re
-
         body = re.sub(rb'("access_token"\s*:\s*")[^"]+', rb"\1REDACTED", body)
         body = re.sub(rb'("signature"\s*:\s*")[^"]+', rb"\1REDACTED", body)
         response["body"]["string"] = re.sub(rb"<sessionId>[^<]+", b"<sessionId>REDACTED", body)
@@ -158,6 +158,58 @@ def test_ensure_fields_dry_run_only_reads_and_returns_the_plan(vcr: Any) -> None
     assert [f.name for f in plan.to_create] == ["Score_Band__c", "Scored_At__c"]
     assert plan.notes[0] == "would create Lead.Score_Band__c (Text(255))"
     assert plan.notes[-1].startswith("would grant read/edit on Lead.Lead_Score__c")
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("ensure_fields_wrong_type.yaml")
+@pytest.mark.parametrize("dry_run", [False, True], ids=["ensure", "dry-run"])
+def test_existing_fields_of_the_wrong_type_are_all_refused_before_anything_is_created(vcr: Any, dry_run: bool) -> None:
+    """Text where the model writes numbers, Number where it writes datetimes: one error names both, after one query."""
+    sent: list[requests.PreparedRequest] = []
+    with session_crm(sent, permission_set="Scorebench_Integration") as crm:
+        with pytest.raises(FatalCRMError) as caught:
+            crm.ensure_score_fields(FIELDS, dry_run=dry_run)
+    message = str(caught.value)
+    assert "Lead.Lead_Score__c exists as Text(255)" in message and "model writes number" in message
+    assert "Lead.Scored_At__c exists as Number(18, 0)" in message and "model writes datetime" in message
+    assert "needs a Number field" in message and "needs a Date/Time field" in message
+    assert "[fields.salesforce]" in message and "Setup" in message and "Score_Band__c" not in message
+    assert [(r.method, r.path_url.split("?")[0]) for r in sent] == [("GET", "/services/data/v59.0/tooling/query/")]
+    assert vcr.all_played
+    assert [(r.method, r.path) for r in vcr.requests] == [("GET", "/services/data/v59.0/tooling/query/")], (
+        "the cassette holds a create, grant or write request after the check")
+
+
+def _definition(name: str, data_type: str, value_type: str, calculated: bool = False) -> dict[str, Any]:
+    """A Tooling FieldDefinition row of Lead.`name` as existing_fields returns it."""
+    return {"EntityDefinition": {"QualifiedApiName": "Lead"}, "QualifiedApiName": name, "DataType": data_type,
+            "ValueTypeId": value_type, "IsCalculated": calculated}
+
+
+@pytest.mark.parametrize(("field", "data_type", "value_type"), [
+    (FIELDS[0], "Number(18, 2)", "double"),
+    (FIELDS[1], "Long Text Area(32768)", "string"),
+    (FIELDS[1], "Text Area(255)", "string"),
+    (FIELDS[2], "Date/Time", "datetime"),
+])
+def test_existing_field_of_a_fitting_type_is_accepted_whatever_its_size(
+    field: ScoreField, data_type: str, value_type: str,
+) -> None:
+    found = {("lead", field.name.lower()): _definition(field.name, data_type, value_type)}
+    checked_types(found, FIELDS)
+
+
+@pytest.mark.parametrize(("field", "data_type", "value_type", "calculated", "found"), [
+    (FIELDS[0], "Formula (Number)", "double", True, "Formula (Number) (a formula field)"),
+    (FIELDS[1], "Checkbox", "boolean", False, "Checkbox (value type boolean)"),
+    (FIELDS[2], "Date", "date", False, "Date (value type date)"),
+])
+def test_formula_or_other_value_type_is_refused(
+    field: ScoreField, data_type: str, value_type: str, calculated: bool, found: str,
+) -> None:
+    rows = {("lead", field.name.lower()): _definition(field.name, data_type, value_type, calculated)}
+    with pytest.raises(FatalCRMError, match=re.escape(f"Lead.{field.name} exists as {found}")):
+        checked_types(rows, FIELDS)
 
 
 @pytest.mark.vcr

@@ -62,6 +62,24 @@ def pulled_scores(crm: str, field: str) -> pd.Series:
     return values.set_index("record_id")[field]
 
 
+def test_score_field_of_the_wrong_type_stops_every_command_before_the_org_changes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Lead_Score__c already exists in the org as Text(255): fields ensure and push, dry runs included, exit 1
+    naming the field and both types, and the org gets no POST, PATCH or PUT."""
+    with ExitStack() as stack:
+        environ, fake = start_fake_org("salesforce", small_funnel(), stack)
+        fake.add_custom_field("Lead", "Lead_Score__c", {"type": "Text", "length": 255})
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        for command in (("fields", "ensure", "--dry-run"), ("fields", "ensure"), ("push", "--dry-run"), ("push",)):
+            code, out = run(*command, "--crm", "salesforce", "--model", MODEL)
+            assert code == 1, out
+            assert "Lead.Lead_Score__c exists as Text(255)" in out and "model writes number" in out, out
+        assert [method for method, _ in fake.log if method != "GET"] == []
+
+
 def test_fields_pull_push_and_undo_from_the_cli(org: Org, tmp_path: Path) -> None:
     code, out = run("fields", "ensure", "--crm", org.crm, "--model", MODEL, "--dry-run")
     assert code == 0 and "would create" in out and org.score_field in out, out
