@@ -32,6 +32,7 @@ from rollout.sweep_plots import breach_figure, expected_value_sweep_figure, volu
 from scoring.compiled import compile_model
 from scoring.errors import SettingsError
 from scoring.model_file import load_model, model_hash
+from simulator._sweep_team import team_policy
 from simulator.scenario import load_scenario
 from simulator.sweep import (
     Recommendation,
@@ -275,7 +276,7 @@ def _sweep_payload(grid: SweepGrid, scenarios: Sequence[Path], model: Path, dige
         "settings": {
             "costs": dataclasses.asdict(settings.costs), "max_breach_rate": settings.max_breach_rate,
             "sla_clock": settings.sla_clock, "breach_column": settings.breach_column,
-            "sla_hours": dict(settings.policy.sla_hours),
+            "sla_hours": {s.name: dict(team_policy(s.team, settings.policy).sla_hours) for s in grid.scenarios},
             "tier_roles": {k: list(v) for k, v in settings.policy.tier_roles.items()},
             "tail_days": settings.tail_days,
         },

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 
 from simulator._queue import Windows, working_windows
-from simulator.reps import Rep
+from simulator.reps import Rep, RoutingPolicy
 from simulator.scenario import TeamSpec
+
+TIER_LABELS: dict[str, str] = {"A": "hot", "B": "warm"}
+"""Routing tier -> the [team] sla_hours label that sets its first-touch SLA."""
 
 # Two-sided 95% Student t quantiles for 1..30 degrees of freedom.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -50,6 +54,12 @@ def sweep_team(team: TeamSpec, sdrs: int, at: pd.Timestamp) -> tuple[Rep, ...]:
     ae = [Rep(f"AE{i + 1:03d}", "ae", c, (), start, end, days, offset)
           for i, c in enumerate(integer_capacities(team.ae_reps, team.ae_daily_capacity))]
     return (*sdr, *ae)
+
+
+def team_policy(team: TeamSpec, policy: RoutingPolicy) -> RoutingPolicy:
+    """The policy with the team's SLAs: tier A gets the team's "hot" sla_hours, tier B its "warm" one."""
+    sla = {**policy.sla_hours, **{tier: float(team.sla_hours[label]) for tier, label in TIER_LABELS.items()}}
+    return dataclasses.replace(policy, sla_hours=sla)
 
 
 def team_windows(team: TeamSpec, start: pd.Timestamp, days: float) -> Windows:

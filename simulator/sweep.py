@@ -35,7 +35,7 @@ from scoring.engine import score
 from scoring.errors import SettingsError
 from scoring.summary import EvaluationCosts
 from simulator._queue import to_working
-from simulator._sweep_team import sweep_team, t975, team_windows, working_days_between
+from simulator._sweep_team import sweep_team, t975, team_policy, team_windows, working_days_between
 from simulator.capacity import rep_load
 from simulator.reps import RoutingPolicy
 from simulator.queue_entry import QueueClock
@@ -59,7 +59,8 @@ class SweepSettings:
     costs: EvaluationCosts = field(default_factory=EvaluationCosts)
     """Deal value, false-positive and false-negative cost in dollars (DOMAIN: 10,000 / 500 / 20,000)."""
     policy: RoutingPolicy = field(default_factory=RoutingPolicy)
-    """Routing of tiers "A" (hot: AE or SDR within 2 h) and "B" (warm: SDR within 24 h)."""
+    """Routing of tiers "A" (hot: AE or SDR) and "B" (warm: SDR); each scenario's [team] sla_hours replace its
+    SLAs (hot -> A, warm -> B; DOMAIN: hot 2 h, warm 24 h)."""
     speed: SpeedToLead = field(default_factory=SpeedToLead)
     max_breach_rate: float = 0.10
     """The recommended threshold's mean SLA breach rate may not exceed this share of routed leads."""
@@ -180,9 +181,10 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     policy_codes = {t: settings.policy.tier_order.index(t) for t in ("A", "B")}
     speed_codes = np.array([settings.speed.tier_order.index(t) for t in settings.policy.tier_order])
     rows: list[dict[str, Any]] = []
+    policy = team_policy(team, settings.policy)
     for reps in grid.reps:
         crew = sweep_team(team, reps, start)
-        plan = compile_routing(crew, settings.policy, start, days)
+        plan = compile_routing(crew, policy, start, days)
         segment = vocabulary_codes(funnel.leads["segment"], plan.segments)
         capacity = float(sum(r.daily_capacity for r in crew))
         ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))

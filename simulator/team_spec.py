@@ -14,7 +14,7 @@ __all__ = ["TeamSpec", "team_problems"]
 
 
 def _sla_default() -> dict[str, float]:
-    return {"hot": 5.0 / 60.0, "warm": 15.0 / 60.0, "cold": 24.0}
+    return {"hot": 2.0, "warm": 24.0, "cold": 24.0}
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,10 @@ class TeamSpec:
     peak_capacity_factor: float = 1.2
     """capacity_factor in the peak season (DOMAIN: 1.2 at peaks)."""
     sla_hours: Mapping[str, float] = field(default_factory=_sla_default)
-    """Response SLA per tier label in hours: hot 5 min, warm 15 min, cold 24 h."""
+    """First-touch SLA per tier label in hours, what routing holds reps to (sweeps and the what-if: hot -> tier A,
+    warm -> tier B). DOMAIN section 4: hot within 2 h, warm within 24 h. Section 6's 5 min / 15 min are the
+    speed-to-lead anchors (simulator.speed_to_lead: a touch in 5 min is worth ~9x one in 60 for a hot lead);
+    as SLAs they need a rep idle at every arrival, and a sweep under them recommends routing almost nothing."""
 
     def __post_init__(self) -> None:
         problems = team_problems(self)
@@ -69,8 +72,9 @@ def team_problems(team: TeamSpec) -> list[str]:
         pd.Timestamp("2026-01-01", tz=team.timezone)
     except (KeyError, ValueError, TypeError):
         out.append(f"timezone: unknown time zone {team.timezone!r} (an IANA name like 'Europe/Berlin')")
-    if not team.sla_hours:
-        out.append("sla_hours: needs at least one tier")
+    missing = [label for label in ("hot", "warm") if label not in team.sla_hours]
+    if missing:
+        out.append(f"sla_hours: needs {missing} (the SLAs of routing tiers A and B), got {dict(team.sla_hours)}")
     for tier, hours in team.sla_hours.items():
         if not (math.isfinite(hours) and hours > 0):
             out.append(f"sla_hours: {tier} must be > 0 hours, got {hours}")

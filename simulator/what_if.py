@@ -45,7 +45,7 @@ from scoring.model import ModelSpec
 from scoring.model_checks import model_problems
 from scoring.thresholds import best_threshold, expected_value_curve
 from simulator._queue import to_working
-from simulator._sweep_team import sweep_team, team_windows, working_days_between
+from simulator._sweep_team import sweep_team, team_policy, team_windows, working_days_between
 from simulator.funnel import Funnel
 from simulator.routing import compile_routing, route_arrays, vocabulary_codes
 from simulator.queue_entry import QueueClock, QueueEntries
@@ -309,7 +309,8 @@ class _Routing:
         start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
         days = float((spec.as_of - start) / pd.Timedelta(days=1)) + sweep.tail_days
         crew = sweep_team(team, settings.sdr_reps, start)
-        self.plan = compile_routing(crew, sweep.policy, start, days)
+        policy = team_policy(team, sweep.policy)
+        self.plan = compile_routing(crew, policy, start, days)
         self.segment = vocabulary_codes(funnel.leads["segment"], self.plan.segments)
         self.start = start
         self.windows = team_windows(team, start, days)
@@ -317,7 +318,6 @@ class _Routing:
         self.capacity = float(sum(r.daily_capacity for r in crew))
         self.ae_capacity = float(sum(r.daily_capacity for r in crew if r.role == "ae"))
         self.opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
-        policy = sweep.policy
         self.codes = {t: policy.tier_order.index(t) for t in ("A", "B")}
         self.speed_codes = np.array([sweep.speed.tier_order.index(t) for t in policy.tier_order])
 

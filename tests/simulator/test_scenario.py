@@ -65,7 +65,7 @@ def test_default_scenario_keeps_domain_defaults_for_what_it_does_not_set() -> No
     assert scenario.arrivals_process == "poisson" and scenario.arrivals is None
     team = scenario.team
     assert (team.sdr_reps, team.ae_reps, team.capacity_factor, team.peak_capacity_factor) == (4, 6, 1.0, 1.2)
-    assert dict(team.sla_hours) == {"hot": 0.0833, "warm": 0.25, "cold": 24.0}
+    assert dict(team.sla_hours) == {"hot": 2.0, "warm": 24.0, "cold": 24.0}
 
 
 def test_scenario_funnel_spec_applies_overrides_and_revalidates() -> None:
@@ -157,6 +157,12 @@ def test_team_rules_are_checked(tmp_path: Path) -> None:
     _, problems = _problems(text, tmp_path)
     assert [(k, line) for k, line, _ in problems] == [
         ("team.sdr_reps", 4), ("team.working_hours", 5), ("team.timezone", 6)]
+
+
+def test_team_sla_needs_the_hot_and_warm_tiers(tmp_path: Path) -> None:
+    _, problems = _problems(MINIMAL + "[team]\nsla_hours = { hot = 2.0 }\n", tmp_path)
+    assert [(k, line) for k, line, _ in problems] == [("team.sla_hours", 4)]
+    assert "warm" in problems[0][2]
 
 
 def test_as_of_needs_a_utc_offset(tmp_path: Path) -> None:

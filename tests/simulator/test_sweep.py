@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from scoring.compiled import CompiledModel
 from simulator import load_scenario
 from scoring.engine import score
 from simulator._queue import to_working
-from simulator._sweep_team import team_windows
+from simulator._sweep_team import team_policy, team_windows
 from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
 from simulator.queue_entry import QueueClock
 from simulator.scenario import scenario_funnel
@@ -199,6 +200,20 @@ def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_gr
         if previous is not None:
             assert (arrival[mql] >= previous[mql]).all()
         previous = arrival
+
+
+def test_the_scenarios_team_sla_is_what_routing_holds_reps_to(default_grid: SweepGrid,
+                                                             default_results: pd.DataFrame) -> None:
+    """[team] sla_hours set the tiers' SLAs (hot -> A, warm -> B): 5 and 15 minutes breach far more often than the
+    default 2 and 24 hours on the same funnels, and the JSON-facing policy says which SLAs were used."""
+    scenario = default_grid.scenarios[0]
+    assert dict(team_policy(scenario.team, default_grid.settings.policy).sla_hours) == {"A": 2.0, "B": 24.0}
+    tight_team = dataclasses.replace(scenario.team, sla_hours={"hot": 5 / 60, "warm": 0.25, "cold": 24.0})
+    tight = dataclasses.replace(default_grid, scenarios=(dataclasses.replace(scenario, team=tight_team),))
+    loose_breach = _means(default_results, "sla_breach_rate")
+    tight_breach = _means(sweep_results(tight), "sla_breach_rate")
+    assert (tight_breach.to_numpy() >= loose_breach.to_numpy() - 1e-12).all()
+    assert (tight_breach.to_numpy() > loose_breach.to_numpy() + 0.2).mean() > 0.5
 
 
 def test_bad_grid_lists_every_problem(candidate: CompiledModel) -> None:
