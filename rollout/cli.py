@@ -132,6 +132,9 @@ def sweep(
     console.print(table)
     for rec in outcome.recommendations:
         console.print(f"{rec.scenario}, {rec.reps} SDRs: {rec.reason}", highlight=False)
+    disagree = outcome.capacity.loc[outcome.capacity["disagrees"]]
+    console.print(f"capacity formula vs simulated queue: they disagree in {len(disagree)} of {len(outcome.capacity)} "
+                  "cells (table in the report)", highlight=False)
     console.print(f"{outcome.seconds:.1f} s of simulation; report: {outcome.report}; data: {outcome.results}")
 
 

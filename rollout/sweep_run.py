@@ -34,6 +34,7 @@ from scoring.errors import SettingsError
 from scoring.model_file import load_model, model_hash
 from simulator._sweep_team import team_policy
 from simulator.scenario import load_scenario
+from simulator.sweep_capacity import capacity_check
 from simulator.sweep import (
     Recommendation,
     SweepGrid,
@@ -168,6 +169,8 @@ class SweepOutcome:
     recommendations: tuple[Recommendation, ...]
     seconds: float
     """Wall time of the simulation (not the writing)."""
+    capacity: pd.DataFrame
+    """`capacity_check`: the capacity formula and Erlang C against the simulated queue, per sweep cell."""
 
 
 def sweep_to_dir(scenarios: Sequence[Path], model: Path, thresholds: Sequence[float], reps: Sequence[int],
@@ -212,15 +215,17 @@ def sweep_to_dir(scenarios: Sequence[Path], model: Path, thresholds: Sequence[fl
     results.to_parquet(out / "results.parquet", index=False)
     summary.to_parquet(out / "summary.parquet", index=False)
     figures = _write_figures(out, summary, picks, grid.settings)
+    capacity = capacity_check(summary, grid.scenarios, grid.settings.breach_column, grid.settings.max_breach_rate)
     payload = _sweep_payload(grid, scenarios, model, model_hash(model.read_text(encoding="utf-8")), picks,
                              seconds, scheduler)
+    payload["capacity_check"] = json.loads(capacity.to_json(orient="records"))
     sweep_json = out / "sweep.json"
     sweep_json.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
     report = out / "report.html"
-    report.write_text(_report_html(grid, summary, picks, figures), encoding="utf-8")
+    report.write_text(_report_html(grid, summary, picks, figures, capacity), encoding="utf-8")
     steps.close()
     return SweepOutcome(out / "results.parquet", out / "summary.parquet", sweep_json, report,
-                        tuple(path for pair in figures.values() for path in pair), tuple(picks), seconds)
+                        tuple(path for pair in figures.values() for path in pair), tuple(picks), seconds, capacity)
 
 
 def _volume_overrides(scenarios: tuple[Any, ...], n_leads: int) -> dict[str, Any]:
@@ -290,9 +295,25 @@ def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.0f}"
 
 
+def _capacity_table(capacity: pd.DataFrame) -> str:
+    """The capacity check as an HTML table, disagreeing cells marked."""
+    def cell(row: Any) -> str:
+        mark = "<b>yes</b>" if row.disagrees else "no"
+        wait = "unstable" if row.erlang_utilisation >= 1 else f"{row.erlang_wait_probability:.0%}"
+        return (f"<tr><td>{html.escape(row.scenario)}</td><td>{row.reps}</td><td>{row.threshold:g}</td>"
+                f"<td>{row.mqls_per_sdr_month:.0f} / {row.sdr_capacity_month:.0f}</td>"
+                f"<td>{'fine' if row.formula_ok else 'over'}</td><td>{row.erlang_utilisation:.0%}</td><td>{wait}</td>"
+                f"<td>{row.sim_breach_rate:.1%}</td><td>{row.sim_mean_queue_hours:.1f}</td>"
+                f"<td>{'fine' if row.queue_ok else 'breaches'}</td><td>{mark}</td></tr>")
+    head = ("<tr><th>scenario</th><th>SDRs</th><th>threshold</th><th>MQLs a month per SDR / capacity</th>"
+            "<th>formula</th><th>Erlang C utilisation</th><th>P(wait)</th><th>simulated SLA breaches</th>"
+            "<th>mean queue h</th><th>simulated queue</th><th>disagree</th></tr>")
+    return f"<table>{head}{''.join(cell(r) for r in capacity.itertuples())}</table>"
+
+
 def _report_html(grid: SweepGrid, summary: pd.DataFrame, picks: list[Recommendation],
-                 figures: dict[str, tuple[Path, Path]]) -> str:
-    """One self-contained page: grid, recommendations with reasons, the three figures inline."""
+                 figures: dict[str, tuple[Path, Path]], capacity: pd.DataFrame) -> str:
+    """One self-contained page: grid, recommendations with reasons, the three figures inline, the capacity check."""
     settings = grid.settings
     css = ("body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#1f2328}"
            "table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #d0d7de;padding:.25rem .5rem}"
@@ -322,5 +343,11 @@ def _report_html(grid: SweepGrid, summary: pd.DataFrame, picks: list[Recommendat
     for name, (svg, _) in figures.items():
         text = svg.read_text(encoding="utf-8")
         parts.append(f"<h2>{titles[name]}</h2>" + text[text.index("<svg"):])
+    disagree = int(capacity["disagrees"].sum())
+    parts.append(
+        "<h2>Capacity formula vs simulated queue</h2><p class='note'>The DOMAIN formula (MQLs a month x capacity "
+        "factor / SDRs, against an SDR's month of first touches) and Erlang C (M/M/c on working hours, SDRs only) "
+        f"judge a head count from averages; the simulated queue sees nights, weekends, peaks and tiers. They "
+        f"disagree in {disagree} of {len(capacity)} cells.</p>" + _capacity_table(capacity))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -81,6 +81,9 @@ def test_sweep_to_dir_writes_results_summary_recommendations_and_report(tmp_path
     assert {p.suffix for p in outcome.figures} == {".svg", ".png"} and all(p.is_file() for p in outcome.figures)
     page = outcome.report.read_text(encoding="utf-8")
     assert page.count("<svg") == 3 and "capacity-aware threshold" in page
+    assert "Capacity formula vs simulated queue" in page
+    assert len(payload["capacity_check"]) == len(outcome.capacity) == 3 * 2
+    assert payload["capacity_check"][0]["scenario"] == "default"
 
 
 def test_sweep_to_dir_rejects_n_leads_for_csv_arrivals(tmp_path: Path) -> None:
