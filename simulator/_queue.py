@@ -118,7 +118,7 @@ def priority_starts(arrival_w: FloatArray, priority: IntArray, service: float) -
         for clock in clocks:
             x = clock.forward(x)
         steps = np.arange(x.size) * service
-        start = steps + np.maximum.accumulate(x - steps)
+        start: FloatArray = np.asarray(steps + np.maximum.accumulate(x - steps), dtype=np.float64)
         clocks.append(_FreeClock(start, service))
         for clock in reversed(clocks[:-1]):
             start = clock.inverse(start)

@@ -242,4 +242,4 @@ def drifted_propensity(spec: FunnelSpec, created: FloatArray, fit: FloatArray, i
     z = spec.propensity_base + spec.propensity_unsubscribe_weight * unsubscribed
     for term, value in terms.items():
         z = z + drift_weight(spec, term, fraction) * value
-    return np.where(competitor, 0.0, sigmoid(z))
+    return np.where(competitor, 0.0, sigmoid(np.asarray(z, dtype=np.float64)))

@@ -112,18 +112,18 @@ def compile_routing(reps: tuple[Rep, ...], policy: RoutingPolicy, start: str | p
             raise SettingsError(f"tier {tier!r} chains roles {roles} in an order that contradicts another tier's "
                                 f"(role order {list(role_rank)}); keep one order of roles for every tier")
 
-    keys: dict[tuple[object, ...], list[int]] = {}
+    keys: dict[tuple[str, tuple[str, ...], tuple[float, float, tuple[int, ...], float]], list[int]] = {}
     for i, rep in sorted(enumerate(reps), key=lambda ir: role_rank.get(ir[1].role, len(role_rank))):
         keys.setdefault((rep.role, tuple(sorted(rep.segments)), rep.schedule), []).append(i)
     pools = []
     for (role, _, schedule), members in keys.items():
-        start_hour, end_hour, workdays, offset = schedule  # type: ignore[misc]
+        start_hour, end_hour, workdays, offset = schedule
         windows = working_windows(start_ts.weekday(), days, start_hour, end_hour, workdays, offset)
         capacities = np.array([reps[i].daily_capacity for i in members], dtype=np.int64)
         hours_s = (end_hour - start_hour) * 3600.0
         pools.append(_Pool(str(role), np.array(members, dtype=np.int64), windows,
                            hours_s / float(capacities.sum()), _rep_sequence(capacities),
-                           capacities * windows.total / hours_s))
+                           np.asarray(capacities * windows.total / hours_s, dtype=np.float64)))
 
     segments = tuple(dict.fromkeys((*SEGMENTS, *(s for r in reps for s in r.segments))))
     tiers = policy.tier_order

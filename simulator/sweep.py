@@ -191,6 +191,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
         for threshold in grid.thresholds:
             entry = entries[threshold]
             mql, arrival, arrival_w, base = entry.mql, entry.arrival, entry.arrival_working, entry.propensity
+            assert arrival_w is not None, "sweep entries come with the team's working clock"
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
             delay = np.where(routed.worked, routed.start - arrival, np.nan)

@@ -323,7 +323,8 @@ class _Routing:
 
     def row(self, threshold: float, entry: QueueEntries, hot_ok: np.ndarray, uniform: np.ndarray) -> dict[str, Any]:
         """The sweep's metrics of one MQL threshold: volumes, queue, SLA breaches, outcomes and EV."""
-        mql, arrival, base = entry.mql, entry.arrival, entry.propensity
+        mql, arrival, base, arrival_w = entry.mql, entry.arrival, entry.propensity, entry.arrival_working
+        assert arrival_w is not None, "what-if entries come with the team's working clock"
         hot = mql & hot_ok
         tier = np.where(mql, np.where(hot, self.codes["A"], self.codes["B"]), -1)
         routed = route_arrays(self.plan, arrival, tier, self.segment)
@@ -333,8 +334,8 @@ class _Routing:
         won = uniform < adjusted
         sla = self.plan.sla_seconds[np.maximum(tier, 0)]
         start_w = to_working(self.windows, np.nan_to_num(routed.start, nan=0.0))
-        breached_w = routed.routed & np.where(routed.worked, start_w - entry.arrival_working > sla,
-                                              self.windows.total - entry.arrival_working > sla)
+        breached_w = routed.routed & np.where(routed.worked, start_w - arrival_w > sla,
+                                              self.windows.total - arrival_w > sla)
         mqls, hot_mqls = int(mql.sum()), int(hot.sum())
         row: dict[str, Any] = {"scenario": "what-if", "threshold": threshold, "reps": self.reps, "replication": 0,
                                "mqls": mqls, "mqls_hot": hot_mqls, "mqls_per_day": mqls * self.per_day,
