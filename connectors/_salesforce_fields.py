@@ -1,7 +1,7 @@
-"""Custom score fields in Salesforce: which exist and with what type (Tooling SOQL on FieldDefinition),
-refusing any whose type the model cannot write, creating the missing ones (Tooling REST, POST
-sobjects/CustomField) and granting field-level security on a permission set (POST composite/sobjects
-of FieldPermissions), since a new field is invisible to every profile.
+"""Custom score fields in Salesforce: which exist and with what type (Tooling SOQL on FieldDefinition, one
+query per lead object), refusing any whose type the model cannot write, creating the missing ones
+(Tooling REST, POST sobjects/CustomField) and granting field-level security on a permission set (POST
+composite/sobjects of FieldPermissions), since a new field is invisible to every profile.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def field_work(
     """
     found = existing_fields(org, objects, fields)
     checked_types(found, fields)
-    missing = tuple((o, f.name) for o in objects for f in fields if (o.lower(), f.name.lower()) not in found)
+    missing = tuple((o, f.name) for o in objects for f in fields if (o, f.name.lower()) not in found)
     if not permission_set:
         note = ("field-level security not granted: no permission set given (SF_PERMISSION_SET); grant read and "
                 "edit on the score fields to the integration user, or new fields stay invisible to every profile")
@@ -99,22 +99,30 @@ def field_work(
 def existing_fields(
     org: OrgSession, objects: Sequence[str], fields: Sequence[ScoreField]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """FieldDefinition rows of the score fields that exist, keyed by lower-cased (object, field API name).
+    """FieldDefinition rows of the score fields that exist, keyed by (object as `objects` names it,
+    lower-cased field API name).
 
-    One Tooling API query on FieldDefinition (documented in the Tooling API reference) answers both
-    "does it exist" and "of what type", whatever the number of fields and objects: ValueTypeId is the
-    API value type (double, string, datetime...), DataType the type as Setup shows it ("Text(255)"),
-    IsCalculated marks formula fields. FieldDefinition lists fields whatever the integration user's
-    field-level security, unlike an sObject describe, and CustomField's Metadata would cost one query
-    per field (Tooling returns Metadata only for single-row queries).
+    One Tooling API query on FieldDefinition per object, every page read: FieldDefinition is one of the
+    Tooling objects that refuse OR (so IN lists, a disjunction too), NOT and LIMIT ("SOQL Operation
+    Limitations" in the Tooling API guide), and its documented filter is an equality on the object
+    (EntityDefinition.QualifiedApiName = 'Lead'). So each object's fields are read whole and the score
+    fields picked out here, API names compared case-insensitively as Salesforce does. A row answers both
+    "does it exist" and "of what type": ValueTypeId is the API value type (double, string, datetime...),
+    DataType the type as Setup shows it ("Text(255)"), IsCalculated marks formula fields. FieldDefinition
+    lists fields whatever the integration user's field-level security, unlike an sObject describe, and
+    CustomField's Metadata would cost one query per field (Tooling returns it only for single-row queries).
     """
-    soql = format_soql(
-        "SELECT EntityDefinition.QualifiedApiName, QualifiedApiName, DataType, ValueTypeId, IsCalculated "
-        "FROM FieldDefinition WHERE EntityDefinition.QualifiedApiName IN {} AND QualifiedApiName IN {}",
-        list(objects), [f.name for f in fields],
-    )
-    rows = query_records(org, "finding score fields", soql, tooling=True)
-    return {(r["EntityDefinition"]["QualifiedApiName"].lower(), r["QualifiedApiName"].lower()): r for r in rows}
+    wanted = {f.name.lower() for f in fields}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for sobject in objects:
+        soql = format_soql(
+            "SELECT QualifiedApiName, DataType, ValueTypeId, IsCalculated FROM FieldDefinition "
+            "WHERE EntityDefinition.QualifiedApiName = {}", sobject,
+        )
+        for row in query_records(org, f"finding score fields on {sobject}", soql, tooling=True):
+            if row["QualifiedApiName"].lower() in wanted:
+                found[(sobject, row["QualifiedApiName"].lower())] = row
+    return found
 
 
 def checked_types(found: Mapping[tuple[str, str], Mapping[str, Any]], fields: Sequence[ScoreField]) -> None:
@@ -122,13 +130,13 @@ def checked_types(found: Mapping[tuple[str, str], Mapping[str, Any]], fields: Se
     its kind needs (VALUE_TYPES): object, field, type found, type needed, and what to do."""
     by_name = {f.name.lower(): f for f in fields}
     problems: list[str] = []
-    for (_, name), row in sorted(found.items()):
+    for (sobject, name), row in sorted(found.items()):
         field = by_name[name]
         if row.get("ValueTypeId") == VALUE_TYPES[field.kind] and not row.get("IsCalculated"):
             continue
         what = "a formula field" if row.get("IsCalculated") else f"value type {row.get('ValueTypeId')}"
         problems.append(
-            f"{row['EntityDefinition']['QualifiedApiName']}.{row['QualifiedApiName']} exists as {row.get('DataType')} "
+            f"{sobject}.{row['QualifiedApiName']} exists as {row.get('DataType')} "
             f"({what}), but the model writes {field.kind} (column {field.column}), "
             f"which needs {NEEDED_TYPES[field.kind]}"
         )

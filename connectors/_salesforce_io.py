@@ -160,7 +160,8 @@ def _is_invalid_session(exc: SalesforceError) -> bool:
 
 
 def query_records(org: OrgSession, what: str, soql: str, tooling: bool = False) -> list[dict[str, Any]]:
-    """All records of a SOQL query, every page (nextRecordsUrl) read by query_all_iter; Tooling API when `tooling`."""
+    """All records of a SOQL query, every page read: by query_all_iter, or on the Tooling API (`tooling`) by
+    following each page's nextRecordsUrl (tooling/query/<locator>) until done."""
     if not tooling:
         return org.call(what, lambda sf: list(sf.query_all_iter(soql)))
 

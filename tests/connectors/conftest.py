@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
+from connectors._salesforce_mapping import SalesforceMapping, load_mapping
 from connectors.testing import SAMPLE_SCORE_FIELDS, sample_funnel
 from scoring.fields import ScoreField
 
@@ -23,3 +24,10 @@ def fields() -> list[ScoreField]:
 def frames() -> Callable[..., Frames]:
     """Factory: frames(n_leads=8) -> (leads, accounts, events, outcomes) in canonical columns."""
     return sample_funnel
+
+
+@pytest.fixture
+def lead_and_contact() -> SalesforceMapping:
+    """The shipped Salesforce mapping scoring Contact as well as Lead (leads.objects = Lead, Contact)."""
+    mapping = load_mapping()
+    return mapping.model_copy(update={"leads": mapping.leads.model_copy(update={"objects": ("Lead", "Contact")})})

@@ -3,8 +3,10 @@
 HTTPS on 127.0.0.1 (stdlib http.server in a thread) with a self-signed certificate made at test time.
 It keeps sObject records in memory and answers what the adapter sends: SOQL query (paged with
 nextRecordsUrl), Tooling query on FieldDefinition and CustomField create, sObject Collections
-update/create, Bulk API 2.0 ingest jobs. Every response carries Sforce-Limit-Info; a wrong bearer token gets 401
-INVALID_SESSION_ID; `fail_next` queues error responses (429, 503...) to exercise retries.
+update/create, Bulk API 2.0 ingest jobs. FieldDefinition keeps Salesforce's Tooling SOQL limitations: it
+needs a filter on the object and refuses OR, IN, NOT and non-equality comparisons (`metadata_refusal`).
+Every response carries Sforce-Limit-Info; a wrong bearer token gets 401 INVALID_SESSION_ID; `fail_next`
+queues error responses (429, 503...) to exercise retries.
 SOQL support is the subset the adapter emits: SELECT fields FROM object [WHERE cond AND cond ...]
 with =, !=, >=, <=, >, <, IN (...), string/number/bool/null/datetime literals.
 """
@@ -53,6 +55,17 @@ STANDARD = {
     "PermissionSet": {"Id", "Name"},
     "FieldPermissions": {"Id", "ParentId", "SobjectType", "Field", "PermissionsRead", "PermissionsEdit"},
 }
+STANDARD_TYPES = {
+    "Email": ("Email", "string"), "LastName": ("Text(80)", "string"), "Company": ("Text(255)", "string"),
+    "NumberOfEmployees": ("Number(8, 0)", "int"), "AnnualRevenue": ("Currency(18, 0)", "double"),
+    "IsConverted": ("Checkbox", "boolean"), "CallDurationInSeconds": ("Number(8, 0)", "int"),
+    "Status": ("Picklist", "string"), "LeadSource": ("Picklist", "string"), "Industry": ("Picklist", "string"),
+    "CreatedDate": ("Date/Time", "datetime"), "SystemModstamp": ("Date/Time", "datetime"),
+    "ActivityDateTime": ("Date/Time", "datetime"), "OwnerId": ("Lookup(User,Group)", "id"),
+    "AccountId": ("Lookup(Account)", "id"), "ConvertedAccountId": ("Lookup(Account)", "id"),
+    "WhoId": ("Lookup(Contact,Lead)", "id"), "LeadId": ("Lookup(Lead)", "id"),
+}
+"""FieldDefinition (DataType, ValueTypeId) of standard fields; other `...Id` fields are lookups, the rest Text."""
 
 
 def sf_datetime(value: Any) -> str:
@@ -162,6 +175,24 @@ def parse_soql(soql: str) -> tuple[list[str], str, list[tuple[str, str, Any]]]:
     return fields, m.group(2), conditions
 
 
+def metadata_refusal(soql: str) -> SoqlError | None:
+    """What Salesforce answers a FieldDefinition query filtered otherwise than by equalities joined with AND:
+    "Disjunctions not supported" for OR (and IN, a list of ORs), "Only equals comparisons permitted" for
+    NOT, != and ranges (Tooling API guide, "SOQL Operation Limitations"); None for an acceptable filter.
+
+    The guide gives only the messages; the errorCode is the one a FieldDefinition filter refusal is
+    reported with (EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION, unverified for these two messages).
+    """
+    m = re.fullmatch(r"\s*SELECT\s+.+?\s+FROM\s+\w+\s+WHERE\s+(.*)", soql, re.S | re.I)
+    tokens = _tokens(m.group(1)) if m else []
+    words = {text.upper() for kind, text in tokens if kind == "word"}
+    if words & {"OR", "IN"}:
+        return SoqlError("EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION", "Disjunctions not supported")
+    if "NOT" in words or any(kind == "op" and text in ("!=", ">=", "<=", ">", "<") for kind, text in tokens):
+        return SoqlError("EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION", "Only equals comparisons permitted")
+    return None
+
+
 def _matches(record: dict[str, Any], conditions: list[tuple[str, str, Any]]) -> bool:
     for name, op, want in conditions:
         have = record.get(name)
@@ -199,6 +230,8 @@ class FakeSalesforce:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cursors: dict[str, list[dict[str, Any]]] = {}
         self.cursor_paths: dict[str, str] = {}
+        self.cursor_entities: dict[str, str] = {}
+        """Tooling cursors -> entityTypeName (Tooling query pages carry size, queryLocator, entityTypeName)."""
         self.faults: list[tuple[int, Any, dict[str, str]]] = []
         self.log: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
@@ -321,11 +354,14 @@ class FakeSalesforce:
         return 404, [{"errorCode": "NOT_FOUND", "message": f"The requested resource does not exist: {path}"}], {}
 
     def _query(self, soql: str, tooling: bool = False) -> dict[str, Any]:
+        if tooling and (refusal := metadata_refusal(soql)):
+            raise refusal
         fields, sobject, conditions = parse_soql(soql)
         if tooling:
             if sobject != "FieldDefinition":
                 raise SoqlError("INVALID_TYPE", f"sObject type '{sobject}' is not supported by this fake")
-            rows = [field_definition(obj, name, meta) for (obj, name), meta in self.custom.items()]
+            rows = self._field_definitions(conditions)
+            conditions = [c for c in conditions if c[0] != "EntityDefinition.QualifiedApiName"]
         else:
             if sobject not in self.records:
                 raise SoqlError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
@@ -337,16 +373,35 @@ class FakeSalesforce:
         cursor = f"01gFAKE{next(self._ids):08d}"
         self.cursors[cursor] = hits
         self.cursor_paths[cursor] = f"{API}tooling/query/" if tooling else f"{API}query/"
+        if tooling:
+            self.cursor_entities[cursor] = sobject
         return self._page(f"{cursor}-0", total=len(hits))
+
+    def _field_definitions(self, conditions: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+        """FieldDefinition rows (standard fields, then custom ones) of the object named by the query's
+        `EntityDefinition.QualifiedApiName = '...'` (matched case-insensitively); SoqlError without one."""
+        named = [str(v) for name, op, v in conditions if name == "EntityDefinition.QualifiedApiName" and op == "="]
+        if not named:
+            raise SoqlError("EXTERNAL_OBJECT_UNSUPPORTED_EXCEPTION", "FieldDefinition: a filter on a reified column is required.")
+        sobject = next((o for o in self.fields if o.lower() == named[0].lower()), None)
+        if sobject is None:
+            return []
+        rows = [field_definition(sobject, name, None) for name in sorted(STANDARD.get(sobject, ()))]
+        return rows + [field_definition(o, name, meta) for (o, name), meta in self.custom.items() if o == sobject]
 
     def _page(self, locator: str, total: int | None = None) -> dict[str, Any]:
         cursor, _, offset = locator.partition("-")
         hits = self.cursors[cursor]
         start = int(offset or 0)
         end = start + self.page_size
-        page = {"totalSize": len(hits) if total is None else total, "done": end >= len(hits), "records": hits[start:end]}
+        size = len(hits) if total is None else total
+        page: dict[str, Any] = {"totalSize": size, "done": end >= len(hits)}
         if end < len(hits):
             page["nextRecordsUrl"] = f"{self.cursor_paths[cursor]}{cursor}-{end}"
+        if cursor in self.cursor_entities:
+            page = {"size": size, **page, "queryLocator": f"{cursor}-{end}" if end < len(hits) else None,
+                    "entityTypeName": self.cursor_entities[cursor]}
+        page["records"] = hits[start:end]
         return page
 
     def _create_field(self, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
@@ -421,17 +476,21 @@ class FakeSalesforce:
         job.update(state="JobComplete", numberRecordsProcessed=len(rows), numberRecordsFailed=len(job["failed"]))
 
 
-def field_definition(sobject: str, name: str, meta: dict[str, Any]) -> dict[str, Any]:
-    """The Tooling FieldDefinition row of a custom field from its CustomField Metadata (flat; dotted keys for
-    relationship fields): DataType as Setup shows it, ValueTypeId the API value type."""
-    kind = meta["type"]
-    data_type = {"Number": f"Number({meta.get('precision')}, {meta.get('scale')})",
-                 "Text": f"Text({meta.get('length')})", "LongTextArea": f"Long Text Area({meta.get('length')})",
-                 "DateTime": "Date/Time"}.get(kind, kind)
-    value_type = {"Number": "double", "Currency": "double", "Percent": "double", "DateTime": "datetime",
-                  "Date": "date", "Checkbox": "boolean"}.get(kind, "string")
+def field_definition(sobject: str, name: str, meta: dict[str, Any] | None) -> dict[str, Any]:
+    """The Tooling FieldDefinition row of a field (flat; dotted keys for relationship fields): DataType as Setup
+    shows it, ValueTypeId the API value type; from its CustomField Metadata, or STANDARD_TYPES when `meta` is None."""
+    if meta is None:
+        lookup = ("Lookup", "id") if name.endswith("Id") else ("Text(255)", "string")
+        data_type, value_type = STANDARD_TYPES.get(name, (f"{sobject} ID", "id") if name == "Id" else lookup)
+    else:
+        kind = meta["type"]
+        data_type = {"Number": f"Number({meta.get('precision')}, {meta.get('scale')})",
+                     "Text": f"Text({meta.get('length')})", "LongTextArea": f"Long Text Area({meta.get('length')})",
+                     "DateTime": "Date/Time"}.get(kind, kind)
+        value_type = {"Number": "double", "Currency": "double", "Percent": "double", "DateTime": "datetime",
+                      "Date": "date", "Checkbox": "boolean"}.get(kind, "string")
     return {"EntityDefinition.QualifiedApiName": sobject, "QualifiedApiName": name, "DataType": data_type,
-            "ValueTypeId": value_type, "IsCalculated": bool(meta.get("formula"))}
+            "ValueTypeId": value_type, "IsCalculated": bool(meta and meta.get("formula"))}
 
 
 def _selected(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from connectors._salesforce_auth import SalesforceSettings, retrying_session
 from connectors._salesforce_fields import checked_types
+from connectors._salesforce_mapping import SalesforceMapping
 from connectors.errors import FatalCRMError, RetriableCRMError
 from connectors.guard import checked_changes
 from connectors.salesforce import SALESFORCE_CAPABILITIES, SalesforceCRM
@@ -163,26 +164,32 @@ def test_ensure_fields_dry_run_only_reads_and_returns_the_plan(vcr: Any) -> None
 @pytest.mark.vcr
 @pytest.mark.default_cassette("ensure_fields_wrong_type.yaml")
 @pytest.mark.parametrize("dry_run", [False, True], ids=["ensure", "dry-run"])
-def test_existing_fields_of_the_wrong_type_are_all_refused_before_anything_is_created(vcr: Any, dry_run: bool) -> None:
-    """Text where the model writes numbers, Number where it writes datetimes: one error names both, after one query."""
+def test_existing_fields_of_the_wrong_type_are_all_refused_before_anything_is_created(
+    vcr: Any, dry_run: bool, lead_and_contact: SalesforceMapping,
+) -> None:
+    """Text where the model writes numbers, Number where it writes datetimes, on Lead and Contact: one error
+    names all three, after one FieldDefinition query per object and nothing else."""
     sent: list[requests.PreparedRequest] = []
-    with session_crm(sent, permission_set="Scorebench_Integration") as crm:
+    with session_crm(sent, permission_set="Scorebench_Integration", mapping=lead_and_contact) as crm:
         with pytest.raises(FatalCRMError) as caught:
             crm.ensure_score_fields(FIELDS, dry_run=dry_run)
     message = str(caught.value)
     assert "Lead.Lead_Score__c exists as Text(255)" in message and "model writes number" in message
     assert "Lead.Scored_At__c exists as Number(18, 0)" in message and "model writes datetime" in message
+    assert "Contact.Scored_At__c exists as Number(18, 0)" in message
     assert "needs a Number field" in message and "needs a Date/Time field" in message
     assert "[fields.salesforce]" in message and "Setup" in message and "Score_Band__c" not in message
-    assert [(r.method, r.path_url.split("?")[0]) for r in sent] == [("GET", "/services/data/v59.0/tooling/query/")]
+    queries = [("GET", "/services/data/v59.0/tooling/query/")] * len(lead_and_contact.leads.objects)
+    assert [(r.method, r.path_url.split("?")[0]) for r in sent] == queries
+    assert not [r for r in sent if r.method in ("POST", "PATCH", "PUT")]
     assert vcr.all_played
-    assert [(r.method, r.path) for r in vcr.requests] == [("GET", "/services/data/v59.0/tooling/query/")], (
+    assert [(r.method, r.path) for r in vcr.requests] == queries, (
         "the cassette holds a create, grant or write request after the check")
 
 
 def _definition(name: str, data_type: str, value_type: str, calculated: bool = False) -> dict[str, Any]:
-    """A Tooling FieldDefinition row of Lead.`name` as existing_fields returns it."""
-    return {"EntityDefinition": {"QualifiedApiName": "Lead"}, "QualifiedApiName": name, "DataType": data_type,
+    """A Tooling FieldDefinition row of a field as existing_fields returns it (the object is in its key)."""
+    return {"attributes": {"type": "FieldDefinition"}, "QualifiedApiName": name, "DataType": data_type,
             "ValueTypeId": value_type, "IsCalculated": calculated}
 
 
@@ -195,7 +202,7 @@ def _definition(name: str, data_type: str, value_type: str, calculated: bool = F
 def test_existing_field_of_a_fitting_type_is_accepted_whatever_its_size(
     field: ScoreField, data_type: str, value_type: str,
 ) -> None:
-    found = {("lead", field.name.lower()): _definition(field.name, data_type, value_type)}
+    found = {("Lead", field.name.lower()): _definition(field.name, data_type, value_type)}
     checked_types(found, FIELDS)
 
 
@@ -207,7 +214,7 @@ def test_existing_field_of_a_fitting_type_is_accepted_whatever_its_size(
 def test_formula_or_other_value_type_is_refused(
     field: ScoreField, data_type: str, value_type: str, calculated: bool, found: str,
 ) -> None:
-    rows = {("lead", field.name.lower()): _definition(field.name, data_type, value_type, calculated)}
+    rows = {("Lead", field.name.lower()): _definition(field.name, data_type, value_type, calculated)}
     with pytest.raises(FatalCRMError, match=re.escape(f"Lead.{field.name} exists as {found}")):
         checked_types(rows, FIELDS)
 
