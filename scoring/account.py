@@ -11,7 +11,31 @@ from scoring.compiled import CompiledModel, CompiledSignal
 from scoring.event_arrays import EventArrays
 from scoring.matchers import ColumnCodes
 
-__all__ = ["account_signal_points"]
+__all__ = ["account_signal_points", "department_matches", "seniority_weights"]
+
+
+def _casefolded_codes(columns: ColumnCodes, column: str) -> tuple[np.ndarray, list[str]]:
+    """(codes per lead, -1 for missing; casefolded distinct values); all -1 when the column is absent."""
+    if not columns.has(column):
+        return np.full(len(columns), -1, dtype=np.int64), []
+    codes, uniques = columns.codes(column)
+    return codes, [str(u).casefold() for u in uniques]
+
+
+def seniority_weights(columns: ColumnCodes, model: CompiledModel) -> np.ndarray:
+    """Seniority weight per lead (the default weight where seniority is unknown or not in the model)."""
+    codes, values = _casefolded_codes(columns, "seniority")
+    weights = {k.casefold(): v for k, v in model.seniority_weights.items()}
+    default = model.default_seniority_weight
+    table = np.array([weights.get(v, default) for v in values] + [default], dtype=np.float64)
+    return table[codes]
+
+
+def department_matches(columns: ColumnCodes, department: str) -> np.ndarray:
+    """Per lead: its department is `department` (case-insensitive); False where unknown."""
+    codes, values = _casefolded_codes(columns, "department")
+    wanted = np.array([v == department.casefold() for v in values] + [False])
+    return wanted[codes]
 
 
 class _AccountView:
@@ -22,20 +46,10 @@ class _AccountView:
         self.lead_account, accounts = columns.codes("account_id")
         self.n_accounts = len(accounts)
 
-    def _per_lead_codes(self, column: str) -> tuple[np.ndarray, list[str]]:
-        if not self.columns.has(column):
-            return np.full(len(self.columns), -1, dtype=np.int64), []
-        codes, uniques = self.columns.codes(column)
-        return codes, [str(u).casefold() for u in uniques]
-
     @cached_property
     def lead_weight(self) -> np.ndarray:
         """Seniority weight per lead (default weight where seniority is unknown)."""
-        codes, values = self._per_lead_codes("seniority")
-        weights = {k.casefold(): v for k, v in self.model.seniority_weights.items()}
-        default = self.model.default_seniority_weight
-        table = np.array([weights.get(v, default) for v in values] + [default], dtype=np.float64)
-        return table[codes]
+        return seniority_weights(self.columns, self.model)
 
     @cached_property
     def in_window(self) -> np.ndarray:
@@ -62,15 +76,13 @@ class _AccountView:
         if signal.kind == "event":
             return self.strongest(self.in_window & (events.type_code == events.code_of(signal.event)))
         if signal.kind == "department":
-            codes, values = self._per_lead_codes("department")
-            wanted = np.array([v == signal.department.casefold() for v in values] + [False])
-            return self.strongest(self.in_window & wanted[codes][events.lead])
+            return self.strongest(self.in_window & department_matches(self.columns, signal.department)[events.lead])
         engaged = self.engaged
         if signal.kind == "engaged_people":
             people = np.bincount(self.lead_account[engaged], weights=self.lead_weight[engaged],
                                  minlength=self.n_accounts)
             return (people >= signal.minimum - 1e-9).astype(np.float64)
-        codes, values = self._per_lead_codes("department")
+        codes, values = _casefolded_codes(self.columns, "department")
         known = engaged & (codes >= 0)
         pairs = pd.unique(self.lead_account[known].astype(np.int64) * (len(values) + 1) + codes[known])
         departments = np.bincount(pairs // (len(values) + 1), minlength=self.n_accounts)

@@ -11,12 +11,11 @@ last chunk every MQL is routed together through one team (`route_arrays`) and sp
 Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
 
 A lead is an MQL when its score reached its threshold at some moment of the history, as a live system
-routes it then (or when its as_of score is an MQL, through account points), as `simulator.sweep` counts
-them. It arrives when its score first reaches its threshold (`simulator.mql_timing`): the engine's total just
-after each of the lead's events, exact for every rule but the account pillar, which it leaves out (account
-points are >= 0, so the arrival is never earlier than the true crossing), and not before the lead's creation.
-A lead whose as_of score is an MQL but whose running total never gets there (possible only through account
-points) arrives at its last event (its creation if it has none).
+routes it then, as `simulator.sweep` counts them. It arrives when its score first reaches its threshold
+(`simulator.mql_timing`): the engine's total, account pillar included, at each of the lead's events and at
+the moments its account's points may lift it to a new high (other contacts' events), and not before the
+lead's creation. The chunk's leads frame carries account_id, seniority and department, and chunks hold whole
+accounts, so account points are the engine's.
 """
 
 from __future__ import annotations

@@ -1,27 +1,40 @@
-"""When does a lead become an MQL? Each lead's exact running score at each of its events, and first crossings.
+"""When does a lead become an MQL? Each lead's exact running score at every moment it can rise, and first crossings.
 
     running = running_scores(leads, events, model, origin=start)     # once
     crossing = first_crossing(running, threshold)                    # per threshold: seconds after origin
-    arrival = mql_arrival_seconds(running, crossing, created)        # not before creation; fallback
+    arrival = mql_arrival_seconds(running, crossing, created)        # not before creation
 
-Just after one of the lead's own events (`score` with as_of = the event's time, on the events up to it) the
-engine's total is made of: fit points and negative field rules (constant per lead, the engine's own
+A lead's total can rise only at its own events and at events of other contacts of its account that raise the
+account pillar; in between it only falls (decay, inactivity steps, events leaving the account window). So the
+running scores hold, per lead, a row at each of its own events and a query row at each account moment where
+its total may reach a new high, each with the engine's total there (`score` with as_of = that time, on the
+events up to it, the whole account included), and the first moment a lead reaches a threshold is one of its
+rows, or any time at all when fit and field rules alone get there.
+
+The total at a row is made of: fit points and negative field rules (constant per lead, the engine's own
 matchers); behaviour points, per action the `max_repeats` most recent qualifying events up to that moment
 (type, `min_value`), the latest at full points and the k-th before it times repeat_factor ** k, each decayed
-by the action's own curve; inactivity, which is 0 there (silent days are min(0 days since the latest event,
-...) = 0 and every step starts after more than 0 days; nor is the lead suppressed); event negative rules,
-counted once from the lead's first such event on; combined by `sum` or weighted 0-100 pillars, then
-round(clip(blended + negative, 0, 100), 1). Events at the same moment all count at that moment. Between its
-events a lead's score only falls (decay and inactivity take points away), so the first moment it reaches a
-threshold is one of its event times, or any time at all when fit and field rules alone get there.
+by the action's own curve; inactivity, 0 at own rows (silent days are min(0 days since the latest event, ...)
+= 0 and every step starts after more than 0 days) and the engine's step at query rows (days since the lead's
+last event, not counted before its creation); event negative rules, counted once from the lead's first such
+event on (a query row triggers none); account points (simulator/_account_timeline.py: every signal kind,
+window, seniority weights, account decay); combined by `sum` or weighted 0-100 pillars, then
+round(clip(blended + negative, 0, 100), 1). Events at the same moment all count at that moment. A query row
+where the lead is suppressed (silent archive_after_days or more) is no MQL moment, as score()'s `mql` says.
+
+Query rows (simulator/_query_rows.py): at an account moment a contact's fit, behaviour and negative points are
+at most those of its last own event, so a query row can matter only where the account's contribution to the
+total is above its value at that event and at every account moment since (a record), and only where the total
+with the behaviour of that event would beat the lead's highest own total so far; those rows are kept and
+scored exactly.
 
 Exact: the running totals are the engine's totals, to 1e-9 points before its rounding to 0.1, for every decay
-kind, cap, repeat factor, min_value, inactivity step, negative rule and both combinations; the test compares
-them with `scoring.engine.score` itself on random funnels and a hypothesis-drawn mix of models
-(tests/simulator/test_mql_timing.py). Left out: the account pillar (signals from every contact of the
-account, windowed and decayed). Account points are >= 0 (the weighted pillar is clipped to 0-100; in `sum`
-mode as long as no account signal has negative points), so a running total is never above the engine's and
-a crossing found here is never earlier than the true one.
+kind, cap, repeat factor, min_value, inactivity step, negative rule, account signal and both combinations, at
+every row; the tests compare them with `scoring.engine.score` itself, whole accounts included, on random
+funnels and a hypothesis-drawn mix of models (tests/simulator/test_mql_timing.py). First crossings are exact
+when no action and no account signal has negative points. Negative points that decay (or leave the account
+window) raise a total between rows: the rows stay exact, but a total can then reach a threshold between them,
+and an as_of score can be an MQL with no row that is (`mql_arrival_seconds` keeps a fallback for that case).
 
 Cost, per action, over the events of the leads asked for: decay "exponential" and "none" are multiplicative,
 so each lead's points are carried from one qualifying event to the next (the k-th qualifying event of every
@@ -31,55 +44,87 @@ every later event in one pass; "none" without a repeat factor is a count. "step"
 directly, one pass per rank r, each over the events with more than r qualifying events behind them. With no
 cap (the default max_repeats is 2**31 - 1) that is sum over events of the qualifying events before them, in
 as many passes as a lead has qualifying events; terms that are exactly 0 (repeat_factor ** r or the step
-curve underflowed, or a step of 1) end a lead's passes early, which changes nothing.
+curve underflowed, or a step of 1) end a lead's passes early, which changes nothing. Query rows take the
+state of each action at the lead's last own event and evaluate it at their own time. The account pillar is
+grouped numpy over each account's moments (one sort of the events by account and time).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pandas as pd
 
-from scoring.compiled import CompiledAction, CompiledModel
+from scoring.compiled import CompiledModel
 from scoring.event_arrays import lead_positions
 from scoring.inputs import as_utc, utc_timestamps
-from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
+from scoring.matchers import ColumnCodes, with_email_domain
+from simulator._account_timeline import account_timeline
+from simulator._query_rows import SLOTS, Highs, RowParts, Rows, query_rows, query_scores
+from simulator._running_points import Qualifying, account_contribution, combined, per_lead_rules, segment_starts
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["RunningScores", "first_crossing", "mql_arrival_seconds", "running_scores", "running_scores_of_arrays"]
 
-_DAY_NS = 86_400 * 10**9
 _TENTHS = 1001
 """Totals are whole tenths of a point, 0..1000."""
 _GRID = np.arange(_TENTHS) / 10.0
 """Every total the engine can return (np.round(x, 1) is rint(x * 10) / 10), in increasing order."""
 
 
+class _Merged:
+    """A per-row array of `RunningScores.parts` (named as the attribute), in row order, merged on first use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, running: None, owner: type | None = None) -> _Merged: ...
+
+    @overload
+    def __get__(self, running: RunningScores, owner: type | None = None) -> np.ndarray: ...
+
+    def __get__(self, running: RunningScores | None, owner: type | None = None) -> _Merged | np.ndarray:
+        return self if running is None else running.parts.merged(self.name)
+
+
 @dataclass(frozen=True, eq=False)
 class RunningScores:
-    """Each lead's score just after each of its events; per-event arrays in (lead, time) order."""
+    """Each lead's score just after each of its events and at the account moments it may reach a new high;
+    per-row arrays in (lead, time) order."""
 
     lead: IntArray
-    """Position of the event's lead in the leads frame given (0..n_leads-1)."""
+    """Position of the row's lead in the leads frame given (0..n_leads-1)."""
     at: IntArray
-    """Event time, nanoseconds since the epoch (UTC)."""
-    behaviour: FloatArray
-    """Raw behaviour points at that moment: decayed, repeat-weighted, capped (inactivity is 0 there)."""
-    negative: FloatArray
-    """Negative points (<= 0): field rules plus event rules the lead has triggered by then."""
-    unrounded: FloatArray
-    """clip(blended + negative, 0, 100) before the engine's rounding; the account pillar counts 0."""
+    """Row time, nanoseconds since the epoch (UTC)."""
+    own: BoolArray
+    """True for a row at one of the lead's own events, False for a query row (an account moment)."""
     origin: pd.Timestamp
     """Times out of `first_crossing` are seconds after this moment."""
     peak: IntArray
-    """Per event: lead * 1001 + the lead's highest total so far in tenths; non-decreasing, for searchsorted."""
+    """Per row: lead * 1002 + 1 + the lead's highest total so far in tenths (a suppressed row counts as
+    lead * 1002); non-decreasing, for searchsorted."""
     base_tenths: IntArray
     """Per lead: the total before any event (fit and negative field rules alone), in tenths of a point."""
+    parts: RowParts
+    """The per-row points below, kept per kind of row and merged into row order on first use."""
+
+    behaviour = _Merged()
+    """Raw behaviour points at that moment: decayed, repeat-weighted, capped, after inactivity."""
+    account = _Merged()
+    """Raw account points at that moment (0 for leads without an account)."""
+    negative = _Merged()
+    """Negative points (<= 0): field rules plus event rules the lead has triggered by then."""
+    unrounded = _Merged()
+    """clip(blended + negative, 0, 100) before the engine's rounding."""
+    suppressed = _Merged()
+    """Silent archive_after_days or more at that moment (never at own rows): no MQL whatever its total."""
 
     @property
     def total(self) -> FloatArray:
-        """The engine's total at as_of = the event's time: 0-100, rounded to 0.1 (account pillar 0)."""
+        """The engine's total at as_of = the row's time: 0-100, rounded to 0.1."""
         return np.round(self.unrounded, 1)
 
     @property
@@ -94,98 +139,17 @@ class RunningScores:
 
     @property
     def seconds(self) -> FloatArray:
-        """Event times in seconds after `origin`."""
+        """Row times in seconds after `origin`."""
         return (self.at - self.origin.value) / 1e9
 
     def last_event_seconds(self) -> FloatArray:
-        """Per lead, its latest event in seconds after `origin` (NaN for leads with no event)."""
+        """Per lead, its latest own event in seconds after `origin` (NaN for leads with no event)."""
         out = np.full(self.n_leads, np.nan)
-        if self.lead.size:
-            ends = np.flatnonzero(np.r_[self.lead[1:] != self.lead[:-1], True])
-            out[self.lead[ends]] = (self.at[ends] - self.origin.value) / 1e9
+        lead, at = self.parts.own.lead, self.parts.own.at
+        if lead.size:
+            ends = np.flatnonzero(np.r_[lead[1:] != lead[:-1], True])
+            out[lead[ends]] = (at[ends] - self.origin.value) / 1e9
         return out
-
-
-def _segment_starts(lead: IntArray) -> tuple[IntArray, IntArray]:
-    """(index of each run's first element, run lengths) of a sorted key array."""
-    starts = np.flatnonzero(np.r_[True, lead[1:] != lead[:-1]]) if lead.size else np.zeros(0, np.int64)
-    return starts, np.diff(np.r_[starts, lead.size])
-
-
-def _multiplicative_points(action: CompiledAction, q_at: IntArray, q_lead: IntArray) -> FloatArray:
-    """Points of one action at each of its qualifying events (sorted by lead, time), evaluated at that event.
-
-    V_n = p + f * d(t_n - t_(n-1)) * V_(n-1) - [n >= m] p * f**m * d(t_n - t_(n-m)), rank by rank (the n-th
-    qualifying event of every lead at once), for a multiplicative decay curve d.
-    """
-    p, f, m = action.points, action.repeat_factor, action.max_repeats
-    starts, counts = _segment_starts(q_lead)
-    value = np.full(q_lead.size, p, dtype=np.float64)
-    order = np.argsort(-counts, kind="stable")
-    first, longest = starts[order], counts[order]
-    for r in range(1, int(counts.max(initial=0))):
-        idx = first[: np.searchsorted(-longest, -r, side="left")] + r
-        carried = f * action.decay((q_at[idx] - q_at[idx - 1]) / _DAY_NS)
-        value[idx] = p + carried * value[idx - 1]
-        if r >= m:
-            value[idx] -= p * f**m * action.decay((q_at[idx] - q_at[idx - m]) / _DAY_NS)
-    return value
-
-
-def _action_points(action: CompiledAction, at: IntArray, lead_start: IntArray, qualifies: BoolArray,
-                   ) -> FloatArray:
-    """One action's points at every event (events sorted by lead, time; `lead_start` = its lead's first event)."""
-    behind = np.cumsum(qualifies, dtype=np.int32 if at.size < 2**31 else np.int64)  # up to each event, all leads
-    count = behind - (behind - qualifies)[lead_start]  # ... of the event's own lead
-    p, f = action.points, action.repeat_factor
-    if action.decay_kind == "none" and f == 1.0:
-        return p * np.minimum(count, action.max_repeats)
-    out = np.zeros(at.size)
-    q_idx = np.flatnonzero(qualifies)
-    rows = np.flatnonzero(count)
-    q_pos = behind[rows] - 1  # position in q_idx of the lead's latest qualifying event so far
-    if action.decay_kind in ("exponential", "none"):
-        out[rows] = _multiplicative_points(action, at[q_idx], lead_start[q_idx])[q_pos]
-        if action.decay_kind == "exponential":
-            out[rows] *= action.decay((at[rows] - at[q_idx[q_pos]]) / _DAY_NS)
-        return out
-    count = count[rows]
-    for r in range(int(min(action.max_repeats, count.max(initial=0)))):
-        weight = f**r
-        if weight == 0.0:
-            break
-        term = p * action.decay((at[rows] - at[q_idx[q_pos - r]]) / _DAY_NS)
-        if f != 1.0:
-            term = term * weight
-        out[rows] += term
-        keep = (count > r + 1) & (term != 0.0)
-        rows, q_pos, count = rows[keep], q_pos[keep], count[keep]
-    return out
-
-
-def _per_lead_rules(leads: pd.DataFrame, model: CompiledModel) -> tuple[FloatArray, FloatArray]:
-    """(raw fit points, negative field-rule points) per lead, with the engine's matchers."""
-    columns = ColumnCodes(with_email_domain(leads))
-    fit = np.zeros(len(leads))
-    negative = np.zeros(len(leads))
-    if model.fit_rules:
-        fit = (matcher_masks(columns, model.fit_rules) * [r.points for r in model.fit_rules]).sum(axis=1)
-    if model.negative_rules:
-        negative = (matcher_masks(columns, model.negative_rules)
-                    * [r.points for r in model.negative_rules]).sum(axis=1)
-    return fit, negative
-
-
-def _combined(model: CompiledModel, fit_raw: FloatArray, behaviour: FloatArray, negative: FloatArray,
-              ) -> FloatArray:
-    """clip(blended + negative, 0, 100) as score() combines pillars, with the account pillar at 0."""
-    if model.combine == "sum":
-        blended = fit_raw + behaviour
-    else:
-        w_fit, w_behaviour, _ = model.weights
-        fit = np.clip(fit_raw / model.fit_max, 0.0, 1.0) * 100.0
-        blended = w_fit * fit + w_behaviour * (np.clip(behaviour / model.behaviour_max, 0.0, 1.0) * 100.0)
-    return np.clip(blended + negative, 0.0, 100.0)
 
 
 def _event_columns(events: pd.DataFrame, rows: IntArray) -> tuple[IntArray, IntArray, list[str], FloatArray]:
@@ -202,18 +166,27 @@ def _event_columns(events: pd.DataFrame, rows: IntArray) -> tuple[IntArray, IntA
     return at, type_code.astype(np.int64), [str(n) for n in names], value
 
 
+def _created_ns(leads: pd.DataFrame) -> IntArray:
+    """Each lead's creation, nanoseconds since the epoch (UTC)."""
+    created = utc_timestamps(leads["created_at"], "leads", "created_at")
+    return created.to_numpy("datetime64[ns]").view(np.int64)
+
+
 def running_scores(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, origin: pd.Timestamp,
                    ) -> RunningScores:
-    """Every lead's total just after each of its events, by the engine's rules without the account pillar.
+    """Every lead's total just after each of its events and at the account moments it may reach a new high,
+    by the engine's rules.
 
     Args:
-        leads: canonical leads (lead_id and the fields the model's rules read); only these are scored.
+        leads: canonical leads (lead_id and the fields the model's rules read; account_id, seniority,
+            department and created_at where the model has account signals); only these are scored, and
+            account points count the events of these leads only.
         events: canonical events (lead_id, type, at, optional value); events of other leads are ignored.
         model: the compiled scoring model.
         origin: a UTC moment; crossing times come out in seconds after it.
 
     Returns:
-        RunningScores with one entry per event of these leads, sorted by (lead position, time).
+        RunningScores with one row per event of these leads and per query moment, sorted by (lead, time).
     """
     position = lead_positions(leads["lead_id"].reset_index(drop=True), events["lead_id"])
     keep = np.flatnonzero(position >= 0)
@@ -227,47 +200,63 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
                              type_names: list[str], value: FloatArray, model: CompiledModel, origin: pd.Timestamp,
                              ) -> RunningScores:
     """`running_scores` on events given as arrays: lead position in `leads`, time (ns since the epoch, UTC),
-    type code into `type_names`, value (NaN for none); sorted by (position, time) or sorted here."""
+    type code into `type_names`, value (NaN for none); sorted by (position, time) or sorted here. The leads
+    frame needs account_id, seniority and department where the model has account signals, and created_at
+    then too (inactivity at query rows)."""
     if not np.all((np.diff(position) > 0) | ((np.diff(position) == 0) & (np.diff(at) >= 0))):
         order = np.lexsort((at, position))
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
-    starts, counts = _segment_starts(position)
+    columns = ColumnCodes(with_email_domain(leads))
+    timeline = account_timeline(columns, position, at, type_code, type_names, model)
+    starts, counts = segment_starts(position)
     lead_start = np.repeat(starts, counts)
 
     behaviour = np.zeros(at.size)
+    qualifying = []
     for action in model.actions:
         if action.event in type_names:
             qualifies = type_code == type_names.index(action.event)
             if action.min_value is not None:
                 qualifies &= value >= action.min_value
-            behaviour += _action_points(action, at, lead_start, qualifies)
-    fit_raw, field_negative = _per_lead_rules(leads, model)
+            state, points_at_events = Qualifying.of(action, position, at, starts, lead_start, qualifies, len(leads))
+            qualifying.append(state)
+            behaviour += points_at_events
+    fit_raw, field_negative = per_lead_rules(columns, model)
     negative = field_negative[position]
     for _label, event, points in model.negative_events:
         if event in type_names:
             flagged = np.where(type_code == type_names.index(event), np.arange(at.size), -1)
             negative += np.where(np.maximum.accumulate(flagged) >= lead_start, points, 0.0)
-    del lead_start, type_code, value
+    del lead_start
     moment_ends = np.flatnonzero(np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True])
     if moment_ends.size < at.size:  # events at one moment all count from that moment: take the last one's
         last_of_moment = np.repeat(moment_ends, np.diff(np.r_[-1, moment_ends]))
         behaviour, negative = behaviour[last_of_moment], negative[last_of_moment]
-    del moment_ends
 
-    unrounded = _combined(model, fit_raw[position], behaviour, negative)
-    peak = np.rint(unrounded * 10.0).astype(np.int64)
-    peak += position * _TENTHS
-    np.maximum.accumulate(peak, out=peak)
-    base_tenths = np.rint(_combined(model, fit_raw, np.zeros(len(leads)), field_negative) * 10.0).astype(np.int64)
-    return RunningScores(lead=position, at=at, behaviour=behaviour, negative=negative, unrounded=unrounded,
-                         origin=as_utc(origin), peak=peak, base_tenths=base_tenths)
+    no_points = np.zeros(len(leads))
+    base_tenths = np.rint(combined(model, fit_raw, no_points, no_points, field_negative) * 10.0).astype(np.int64)
+    del type_code, value
+    account = np.zeros(at.size) if timeline is None else timeline.points_of(timeline.moment)
+    unrounded = combined(model, fit_raw[position], behaviour, account, negative)
+    own = Rows(position, at, behaviour, account, negative, unrounded, np.zeros(at.size, dtype=bool))
+    parts, own_slots = RowParts(own), own.slots()
+    if timeline is not None:
+        highs = Highs(model, own, own_slots, fit_raw, field_negative, base_tenths)
+        query = query_rows(timeline, account_contribution(model, timeline.points), position, moment_ends, highs)
+        del moment_ends
+        parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, _created_ns(leads)))
+        del timeline, query, highs
+    del qualifying
+    return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),
+                         origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
 
 
 def first_crossing(running: RunningScores, threshold: FloatArray | float) -> FloatArray:
-    """Per lead, seconds after running.origin of its first event whose total >= its threshold.
+    """Per lead, seconds after running.origin of its first row whose total >= its threshold (and where it is
+    not suppressed).
 
     -inf where fit and field rules alone reach the threshold (the lead qualifies from the start), NaN where
-    the running total never does. One searchsorted over the events per call, so a sweep calls it once per
+    the running total never does. One searchsorted over the rows per call, so a sweep calls it once per
     threshold on running scores computed once.
 
     Args:
@@ -279,7 +268,7 @@ def first_crossing(running: RunningScores, threshold: FloatArray | float) -> Flo
     need = np.searchsorted(_GRID, np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,)), side="left")
     out = np.full(n, np.nan)
     if running.peak.size:
-        pos = np.searchsorted(running.peak, np.arange(n) * _TENTHS + need, side="left")
+        pos = np.searchsorted(running.peak, np.arange(n) * SLOTS + need + 1, side="left")
         inside = pos < running.peak.size
         pos = np.minimum(pos, running.peak.size - 1)
         hit = inside & (running.lead[pos] == np.arange(n))
@@ -292,8 +281,9 @@ def mql_arrival_seconds(running: RunningScores, crossing: FloatArray, created: F
     """Seconds after running.origin each lead enters the sales queue as an MQL, from its `first_crossing`.
 
     Its first crossing, not before its creation (`created`, seconds after origin). A lead whose running total
-    never reaches the threshold (NaN crossing) arrives at its last event (its creation if it has none): for a
-    lead that is an MQL as of the end, that happens only through account points, which running totals leave out.
+    never reaches the threshold (NaN crossing) arrives at its last event (its creation if it has none). With
+    running scores that is an MQL as of the end only under a model with negative points on an action or an
+    account signal: their decay raises a total between rows (see the module docstring).
     """
     last = running.last_event_seconds()
     fallback = np.where(np.isnan(last), created, last)

@@ -3,11 +3,13 @@
     clock = QueueClock.of(funnel, model, start)          # running scores once per funnel and model
     entry = clock.entries(60.0, total >= 60.0, windows)   # per threshold: one searchsorted
 
-A live system routes a lead when its score first reaches the threshold, even if it decays below it later;
-a lead whose as_of score is an MQL only through account points (which running scores leave out) arrives at
-its last event. Its P(won) is the one it has at that moment (`Funnel.in_market`); a lead that never enters
-the queue keeps its P(won) at its most in-market moment, which the untouched odds then lower. Sweeps and the
-what-if both route through this, so their answers agree.
+A live system routes a lead when its score first reaches the threshold, even if it decays below it later.
+Running scores are exact for every rule, the account pillar included (`simulator.mql_timing`), so every
+lead whose as_of score is an MQL has a first crossing, at or before as_of; only a model with negative points
+on an action or an account signal can leave one without (their decay raises a total between rows), and such
+a lead arrives at its last event. Its P(won) is the one it has at that moment (`Funnel.in_market`); a lead
+that never enters the queue keeps its P(won) at its most in-market moment, which the untouched odds then
+lower. Sweeps, the what-if and chunked runs all route through this, so their answers agree.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class QueueClock:
         Args:
             threshold: MQL threshold in points, for all leads or per lead (e.g. per-segment thresholds).
             as_of_mql: leads that are MQLs at the threshold as of the end (their score at as_of); they enter
-                the queue even when their running total never reached it (account points).
+                the queue even when their running total never reached it (negative points only).
             windows: the team's working windows, for the working-clock arrival (None: not needed).
         """
         crossing = first_crossing(self.running, threshold)

@@ -9,13 +9,13 @@
 One task is (scenario, replication): its seed is SeedSequence(seed, spawn_key=(scenario, replication)), so
 results never depend on execution order or grid size. The funnel is drawn and scored once, and so are the
 running scores of every lead; each reps value compiles one routing plan; each threshold T routes its MQLs as a
-live system would (`simulator.queue_entry`): every lead whose score reached T at some moment of the history,
-at that moment and with its P(won) then (a lead that crossed in month one and has decayed since was still
-routed then), plus leads at or above T as of the end only through account points, which running scores leave
-out (they arrive at their last event). Model top tier as of the end -> hot tier "A", other MQLs -> warm tier
-"B", the rest to nurture. Speed to lead then sets won / lost from ONE uniform per lead shared by every
-threshold and reps (common random numbers); a lead reaches opportunity when that uniform is under its adjusted
-P(won) ** (the accepted + meeting + opportunity stage shares), so opportunities contain wins.
+live system would (`simulator.queue_entry`): every lead whose score reached T at some moment of the history
+(its own events and its account's, account points included), at that moment and with its P(won) then (a lead
+that crossed in month one and has decayed since was still routed then). Model top tier as of the end -> hot
+tier "A", other MQLs -> warm tier "B", the rest to nurture. Speed to lead then sets won / lost from ONE uniform
+per lead shared by every threshold and reps (common random numbers); a lead reaches opportunity when that
+uniform is under its adjusted P(won) ** (the accepted + meeting + opportunity stage shares), so opportunities
+contain wins.
 EV = TP deal_value - FP fp_cost - FN fn_cost with TP = worked & won, FP = worked & not won, FN = not worked &
 would have won at the base propensity.
 """

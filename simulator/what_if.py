@@ -11,9 +11,8 @@ remembered; a threshold, decay, inactivity or team change re-scores and re-route
 Semantics, shared with `simulator.sweep` where it can be:
 
 - MQL threshold: the model's MQL threshold; its per-segment thresholds move by the same number of points.
-  A lead enters the sales queue when its score first reaches its segment's threshold, at that moment and
-  with its P(won) then (`simulator.queue_entry`, as sweeps route), or at its last event when its as_of score
-  (not suppressed) reaches it only through account points.
+  A lead enters the sales queue when its score first reaches its segment's threshold (account points
+  included), at that moment and with its P(won) then (`simulator.queue_entry`, as sweeps route).
 - SQL threshold: an MQL at or above it is hot (routing tier "A": AE or SDR within 2 h); other MQLs are
   warm (tier "B": SDR within 24 h); the rest go to nurture.
 - Decay half-life: the behaviour track's default half-life; actions with their own half-life keep their

@@ -159,17 +159,17 @@ def test_worker_processes_give_the_same_totals_as_one_process(baseline: Compiled
 
 
 def test_mql_arrives_at_the_engines_first_crossing(candidate: CompiledModel) -> None:
-    """Without account signals the running totals are exact: a lead is an MQL when score(as_of=t) on its events
-    up to t reached its threshold at some event time t (even if it decayed below by as_of), and it arrives at
-    the first such t, or at its creation if that is later."""
-    model = dataclasses.replace(candidate, signals=())
+    """Account signals included: a lead is an MQL when score(as_of=t), with its whole account and the events up
+    to t, reached its threshold at some moment t of its own or its account's events (even if it decayed below
+    by as_of), and it arrives at the first such t, or at its creation if that is later."""
     start = (SPEC.as_of - pd.Timedelta(days=SPEC.history_days)).floor("D")
     funnel_seed, draw_seed = chunk_seeds(4, 1)[0]
     spec = dataclasses.replace(SPEC, n_leads=1_500)
-    part = mql_arrivals(spec, model, funnel_seed, draw_seed, start, (0, 1))
+    part = mql_arrivals(spec, candidate, funnel_seed, draw_seed, start, (0, 1))
     funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
-    scores = score(funnel.leads, funnel.events, model, SPEC.as_of)
-    crossing = brute_force_crossing(funnel.leads, funnel.events, model, scores["mql_threshold"].to_numpy(), start)
+    scores = score(funnel.leads, funnel.events, candidate, SPEC.as_of)
+    crossing = brute_force_crossing(funnel.leads, funnel.events, candidate, scores["mql_threshold"].to_numpy(),
+                                    start)
     rows = np.flatnonzero(~np.isnan(crossing))
     as_of_mql = scores["mql"].to_numpy()
     assert as_of_mql[~np.isnan(crossing)].sum() == as_of_mql.sum()  # every as_of MQL crossed on the way
