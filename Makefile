@@ -20,6 +20,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy scoring simulator
 
 # JupyterLab on notebooks/ with the venv's kernel (kernel "python3" runs .venv/bin/python). Extra server
 # options go in LAB_ARGS, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.

@@ -66,8 +66,8 @@ class Qualifying:
            qualifies: BoolArray, n_leads: int) -> tuple[Qualifying, FloatArray]:
         """(the state, the action's points at every event) from events sorted by (lead, time); `starts` = each
         lead's first event, `lead_start` = each event's lead's first event."""
-        behind = np.cumsum(qualifies, dtype=np.int32 if at.size < 2**31 else np.int64)  # up to each event, all leads
-        before = (behind - qualifies)[lead_start]
+        behind: IntArray = np.cumsum(qualifies, dtype=np.int64)  # up to each event, all leads
+        before: IntArray = (behind - qualifies)[lead_start]
         count = behind - before  # ... of the event's own lead
         before_lead = np.zeros(n_leads, dtype=behind.dtype)
         before_lead[lead[starts]] = before[starts]

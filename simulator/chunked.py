@@ -125,10 +125,10 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
         tier_codes: policy tier codes of (top-tier MQL, other MQL).
     """
     funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
-    leads, draw = funnel.leads, funnel.event_draw
+    leads, draw = with_email_domain(funnel.leads), funnel.event_draw  # the domain parsed once, for both scorers
     n = len(leads)
     created_ns = leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)
-    totals = score_totals(ColumnCodes(with_email_domain(leads)), draw.arrays(n),
+    totals = score_totals(ColumnCodes(leads), draw.arrays(n),
                           (spec.as_of.value - created_ns) / _DAY_NS, model)
     threshold = mql_thresholds(leads, model)
     event_ns = spec.as_of.value + draw.seconds * 10**9
