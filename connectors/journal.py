@@ -230,18 +230,19 @@ class PushJournal:
         return pd.DataFrame.from_records(rows, columns=columns)
 
     def pending_push_ids(self, crm: str | None = None) -> list[str]:
-        """Ids of pushes (against `crm`, or any) that still have pending entries, oldest first."""
+        """Ids of pushes (against `crm`, or any) that still have pending entries, in the order they were started
+        (rowid: created_at follows the wall clock, which can step back)."""
         rows = self._conn.execute(
             "SELECT p.push_id FROM scorebench_pushes p WHERE p.finished_at IS NULL AND (? IS NULL OR p.crm = ?) "
             "AND EXISTS (SELECT 1 FROM scorebench_journal j WHERE j.push_id = p.push_id AND j.status = 'pending') "
-            "ORDER BY p.created_at, p.push_id", (crm, crm),
+            "ORDER BY p.rowid", (crm, crm),
         ).fetchall()
         return [r[0] for r in rows]
 
     def undo_push_ids(self, target_push_id: str) -> list[str]:
-        """Ids of undo pushes that target `target_push_id`, oldest first."""
+        """Ids of undo pushes that target `target_push_id`, in the order they were started (rowid)."""
         rows = self._conn.execute(
-            "SELECT push_id FROM scorebench_pushes WHERE kind = 'undo' AND target_push_id = ? ORDER BY push_id",
+            "SELECT push_id FROM scorebench_pushes WHERE kind = 'undo' AND target_push_id = ? ORDER BY rowid",
             (target_push_id,),
         ).fetchall()
         return [r[0] for r in rows]

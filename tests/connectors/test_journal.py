@@ -120,6 +120,18 @@ def test_pushes_counts_entries_by_status(journal: PushJournal) -> None:
     assert journal.pending_push_ids("hubspot") == ["p2"] and journal.pending_push_ids("local") == ["p1"]
 
 
+def test_pushes_and_undos_come_back_in_the_order_they_were_started(journal: PushJournal) -> None:
+    """Not by created_at or id: the wall clock can step back, and ids minted in one second sort at random."""
+    journal.start_push(header("p-b", created_at="2026-11-23T14:45:01.100000Z"))
+    journal.start_push(header("p-a", created_at="2026-11-23T14:45:00.900000Z"))  # clock stepped back 0.2 s
+    for push_id in ("p-b", "p-a"):
+        journal.append_entries(push_id, entries([1], [2]))
+    assert journal.pending_push_ids() == ["p-b", "p-a"]
+    journal.start_push(header("u-z", kind="undo", target_push_id="p-b"))
+    journal.start_push(header("u-y", kind="undo", target_push_id="p-b"))
+    assert journal.undo_push_ids("p-b") == ["u-z", "u-y"]
+
+
 def test_journal_can_share_the_local_crm_file_while_it_is_open(tmp_path: Path) -> None:
     path = tmp_path / "crm.sqlite"
     with LocalCRM(path) as crm, PushJournal(path) as journal:
