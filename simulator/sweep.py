@@ -178,10 +178,10 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     hot = (scores["tier"] == grid.model.tier_names[-1]).to_numpy()
     band = scores["band"].cat.codes.to_numpy()
     opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
-    policy_codes = {t: settings.policy.tier_order.index(t) for t in ("A", "B")}
-    speed_codes = np.array([settings.speed.tier_order.index(t) for t in settings.policy.tier_order])
-    rows: list[dict[str, Any]] = []
     policy = team_policy(team, settings.policy)
+    policy_codes = {t: policy.tier_order.index(t) for t in ("A", "B")}
+    speed_codes = np.array([settings.speed.tier_order.index(t) for t in policy.tier_order])
+    rows: list[dict[str, Any]] = []
     for reps in grid.reps:
         crew = sweep_team(team, reps, start)
         plan = compile_routing(crew, policy, start, days)

@@ -13,8 +13,9 @@ Semantics, shared with `simulator.sweep` where it can be:
 - MQL threshold: the model's MQL threshold; its per-segment thresholds move by the same number of points.
   A lead enters the sales queue when its score first reaches its segment's threshold (account points
   included), at that moment and with its P(won) then (`simulator.queue_entry`, as sweeps route).
-- SQL threshold: an MQL at or above it is hot (routing tier "A": AE or SDR within 2 h); other MQLs are
-  warm (tier "B": SDR within 24 h); the rest go to nurture.
+- SQL threshold: an MQL at or above it (as of the end) is hot (routing tier "A": AE or SDR within the
+  scenario's hot SLA, 2 h by default); other MQLs are warm (tier "B": SDR within the warm SLA, 24 h); the rest
+  go to nurture.
 - Decay half-life: the behaviour track's default half-life; actions with their own half-life keep their
   ratio to it (candidate: demo 14 / default 21 days stays 2:3).
 - Capacity factor: rep_load = leads x factor / reps (DOMAIN section 6), so each rep's daily first touches
