@@ -72,6 +72,26 @@ def routing_start(spec: FunnelSpec) -> pd.Timestamp:
 
 # ---- SimPy process model of the whole funnel ------------------------------------------------------------------
 
+def next_open(start: pd.Timestamp, t: float) -> float:
+    """Seconds after `start` (a UTC midnight) of the first 9:00 UTC weekday opening at or after t."""
+    day = math.floor(t / DAY)
+    while True:
+        opening = day * DAY + 9 * 3600.0
+        if (start.weekday() + day) % 7 < 5 and opening >= t:
+            return opening
+        day += 1
+
+
+def shift_blocker(env: simpy.Environment, pool: simpy.PriorityResource, start: pd.Timestamp,
+                  horizon: float) -> Generator[Any, Any, None]:
+    """Holds one rep from each close (and from time 0) to the next opening, ahead of every lead (9-17 UTC)."""
+    while env.now < horizon:
+        with pool.request(priority=-1) as req:
+            yield req
+            yield env.timeout(max(next_open(start, env.now) - env.now, 0.0))
+        yield env.timeout(8 * 3600.0)
+
+
 @dataclasses.dataclass
 class SimpyResult:
     mqls: int
@@ -124,22 +144,6 @@ def simpy_funnel(spec: FunnelSpec, model: CompiledModel, sdrs: int, seed: int) -
     tier_of = [-1] * n
     touched = [math.nan] * n
 
-    def next_open(t: float) -> float:
-        day = math.floor(t / DAY)
-        while True:
-            opening = day * DAY + 9 * 3600.0
-            if (start.weekday() + day) % 7 < 5 and opening >= t:
-                return opening
-            day += 1
-
-    def shift_blocker(env: simpy.Environment) -> Generator[Any, Any, None]:
-        """Holds one rep from each close (and from time 0) to the next opening, ahead of every lead."""
-        while env.now < horizon:
-            with pool.request(priority=-1) as req:
-                yield req
-                yield env.timeout(max(next_open(env.now) - env.now, 0.0))
-            yield env.timeout(8 * 3600.0)
-
     def lead(env: simpy.Environment, i: int) -> Generator[Any, Any, None]:
         yield env.timeout(created[i])
         sums: dict[int, float] = {}
@@ -168,7 +172,7 @@ def simpy_funnel(spec: FunnelSpec, model: CompiledModel, sdrs: int, seed: int) -
             yield env.timeout(service)
 
     for _ in range(sdrs):
-        env.process(shift_blocker(env))
+        env.process(shift_blocker(env, pool, start, horizon))
     for i in range(n):
         env.process(lead(env, i))
     env.run(until=horizon)
@@ -209,20 +213,6 @@ def queue_only(sample: int, days: int) -> tuple[float, float]:
     pool = simpy.PriorityResource(env, capacity=sdrs)
     touched = np.full(sample, np.nan)
 
-    def next_open(t: float) -> float:
-        day = math.floor(t / DAY)
-        while True:
-            if (start.weekday() + day) % 7 < 5 and day * DAY + 9 * 3600.0 >= t:
-                return day * DAY + 9 * 3600.0
-            day += 1
-
-    def blocker(env: simpy.Environment) -> Generator[Any, Any, None]:
-        while env.now < horizon:
-            with pool.request(priority=-1) as req:
-                yield req
-                yield env.timeout(max(next_open(env.now) - env.now, 0.0))
-            yield env.timeout(8 * 3600.0)
-
     def lead(env: simpy.Environment, i: int) -> Generator[Any, Any, None]:
         with pool.request(priority=tiers[i]) as req:
             yield req
@@ -236,7 +226,7 @@ def queue_only(sample: int, days: int) -> tuple[float, float]:
                 env.process(lead(env, int(i)))
 
     for _ in range(sdrs):
-        env.process(blocker(env))
+        env.process(shift_blocker(env, pool, start, horizon))
     env.process(source(env))
     env.run(until=horizon)
     touched[touched >= horizon] = np.nan

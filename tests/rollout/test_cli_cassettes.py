@@ -37,10 +37,10 @@ SESSION = [
 ]
 
 
-def _recorder() -> vcr.VCR:
+def _recorder(match_on: tuple[str, ...] = ("method", "path", "query", "body")) -> vcr.VCR:
     return vcr.VCR(
         record_mode="once",
-        match_on=["method", "path", "query", "body"],
+        match_on=list(match_on),
         filter_headers=["authorization"],
         decode_compressed_response=True,
     )
@@ -61,17 +61,21 @@ REPLAY_ENV = {
 the fake's loopback address rewritten to the real hosts (acme.my.salesforce.com, api.hubapi.com)."""
 
 
+def replayed_crm(name: str, cassette: Path, recorder: vcr.VCR, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The CRM `name` for CLI commands: the cassette replayed when it exists, else a fake org being recorded."""
+    with ExitStack() as stack:
+        environ = REPLAY_ENV[name] if cassette.is_file() else _fake_org(name, stack)
+        for key, value in environ.items():
+            monkeypatch.setenv(key, value)
+        stack.enter_context(recorder.use_cassette(str(cassette)))
+        yield name
+
+
 @pytest.fixture(params=["salesforce", "hubspot"])
 def crm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     name: str = request.param
     monkeypatch.chdir(tmp_path)
-    with ExitStack() as stack:
-        cassette = CASSETTES / f"{name}_session.yaml"
-        environ = REPLAY_ENV[name] if cassette.is_file() else _fake_org(name, stack)
-        for key, value in environ.items():
-            monkeypatch.setenv(key, value)
-        stack.enter_context(_recorder().use_cassette(str(cassette)))
-        yield name
+    yield from replayed_crm(name, CASSETTES / f"{name}_session.yaml", _recorder(), monkeypatch)
 
 
 def test_cli_session_replays_from_cassette(crm: str, tmp_path: Path) -> None:

@@ -10,15 +10,13 @@ the conversation is the same on every run; requests are matched on method and pa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-import vcr
 from typer.testing import CliRunner
 
 from rollout.cli import app
-from tests.rollout.test_cli_cassettes import REPLAY_ENV, _fake_org
+from tests.rollout.test_cli_cassettes import _recorder, replayed_crm
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes" / "cli"
@@ -28,17 +26,10 @@ runner = CliRunner()
 
 @pytest.fixture(params=["salesforce", "hubspot"])
 def crm(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """Requests matched on method and path, in order: the shadow conversation is the same on every run."""
     name: str = request.param
     monkeypatch.chdir(tmp_path)
-    with ExitStack() as stack:
-        cassette = CASSETTES / f"{name}_shadow.yaml"
-        environ = REPLAY_ENV[name] if cassette.is_file() else _fake_org(name, stack)
-        for key, value in environ.items():
-            monkeypatch.setenv(key, value)
-        recorder = vcr.VCR(record_mode="once", match_on=["method", "path"], filter_headers=["authorization"],
-                           decode_compressed_response=True)
-        stack.enter_context(recorder.use_cassette(str(cassette)))
-        yield name
+    yield from replayed_crm(name, CASSETTES / f"{name}_shadow.yaml", _recorder(("method", "path")), monkeypatch)
 
 
 def run(*args: object) -> str:
