@@ -99,7 +99,8 @@ class MQLArrivals:
 
     arrival: FloatArray
     tier: IntArray
-    """Index into the policy's tier_order: 0 ("A") for the model's top tier, 1 ("B") for other MQLs."""
+    """Index into the policy's tier_order: 0 ("A") for MQLs in the model's top tier when they crossed, 1 ("B") for
+    other MQLs."""
     segment: IntArray
     """Index into simulator.vocabulary.SEGMENTS (routing.compile_routing's segments), -1 for none."""
     propensity: FloatArray
@@ -143,7 +144,7 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     nurture = speed_adjusted_propensity(base[rest], np.full(rest.size, np.nan), np.zeros(rest.size, dtype=np.int64),
                                         np.zeros(rest.size, dtype=bool), speed or SpeedToLead())
     base_wins = int((uniform[rest] < nurture).sum())
-    hot = totals.tier_codes(model)[rows] == len(model.tier_names) - 1
+    hot = entry.hot(float(model.tier_mins[-1]), totals.total)[rows]
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
     segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)
     n_events = int(draw.lead.size)

@@ -66,7 +66,8 @@ from simulator._query_rows import SLOTS, Highs, RowParts, Rows, query_rows, quer
 from simulator._running_points import Qualifying, account_contribution, combined, per_lead_rules, segment_starts
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
-__all__ = ["RunningScores", "first_crossing", "mql_arrival_seconds", "running_scores", "running_scores_of_arrays"]
+__all__ = ["FROM_START", "NEVER", "RunningScores", "crossing_rows", "crossing_seconds", "crossing_totals", "first_crossing",
+           "mql_arrival_seconds", "running_scores", "running_scores_of_arrays"]
 
 _TENTHS = 1001
 """Totals are whole tenths of a point, 0..1000."""
@@ -251,13 +252,15 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
                          origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
 
 
-def first_crossing(running: RunningScores, threshold: FloatArray | float) -> FloatArray:
-    """Per lead, seconds after running.origin of its first row whose total >= its threshold (and where it is
-    not suppressed).
+NEVER = -1
+"""`crossing_rows` for a lead whose running total never reaches its threshold."""
+FROM_START = -2
+"""`crossing_rows` for a lead whose fit and field rules alone reach its threshold (no row needed)."""
 
-    -inf where fit and field rules alone reach the threshold (the lead qualifies from the start), NaN where
-    the running total never does. One searchsorted over the rows per call, so a sweep calls it once per
-    threshold on running scores computed once.
+
+def crossing_rows(running: RunningScores, threshold: FloatArray | float) -> IntArray:
+    """Per lead, the row at which its total first reaches its threshold (and it is not suppressed): an index
+    into the running rows, or NEVER / FROM_START. One searchsorted over the rows per call.
 
     Args:
         running: from `running_scores`.
@@ -266,14 +269,48 @@ def first_crossing(running: RunningScores, threshold: FloatArray | float) -> Flo
     """
     n = running.n_leads
     need = np.searchsorted(_GRID, np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,)), side="left")
-    out = np.full(n, np.nan)
+    out = np.full(n, NEVER, dtype=np.int64)
     if running.peak.size:
         pos = np.searchsorted(running.peak, np.arange(n) * SLOTS + need + 1, side="left")
         inside = pos < running.peak.size
         pos = np.minimum(pos, running.peak.size - 1)
         hit = inside & (running.lead[pos] == np.arange(n))
-        out[hit] = (running.at[pos[hit]] - running.origin.value) / 1e9
-    out[running.base_tenths >= need] = -np.inf
+        out[hit] = pos[hit]
+    out[running.base_tenths >= need] = FROM_START
+    return out
+
+
+def first_crossing(running: RunningScores, threshold: FloatArray | float) -> FloatArray:
+    """Per lead, seconds after running.origin of its first row whose total >= its threshold (and where it is
+    not suppressed).
+
+    -inf where fit and field rules alone reach the threshold (the lead qualifies from the start), NaN where
+    the running total never does. A sweep calls it once per threshold on running scores computed once.
+
+    Args:
+        running: from `running_scores`.
+        threshold: points (0-100), one per lead or one for all (see `crossing_rows`).
+    """
+    return crossing_seconds(running, crossing_rows(running, threshold))
+
+
+def crossing_seconds(running: RunningScores, rows: IntArray) -> FloatArray:
+    """Seconds after running.origin of each lead's `crossing_rows` row: -inf from the start, NaN never."""
+    out = np.full(rows.size, np.nan)
+    hit = rows >= 0
+    out[hit] = (running.at[rows[hit]] - running.origin.value) / 1e9
+    out[rows == FROM_START] = -np.inf
+    return out
+
+
+def crossing_totals(running: RunningScores, rows: IntArray) -> FloatArray:
+    """The engine's total (0-100, rounded to 0.1) at each lead's `crossing_rows` row: its score at the moment
+    it became an MQL; the fit-and-field total for FROM_START, NaN for NEVER."""
+    out = np.full(rows.size, np.nan)
+    hit = rows >= 0
+    out[hit] = np.round(running.unrounded[rows[hit]], 1)
+    start = rows == FROM_START
+    out[start] = running.base[start]
     return out
 
 

@@ -24,7 +24,14 @@ from simulator._queue import Windows, to_working
 from simulator._sampling import BoolArray, FloatArray
 from simulator.funnel import Funnel
 from simulator.in_market import InMarket
-from simulator.mql_timing import RunningScores, first_crossing, mql_arrival_seconds, running_scores
+from simulator.mql_timing import (
+    RunningScores,
+    crossing_rows,
+    crossing_seconds,
+    crossing_totals,
+    mql_arrival_seconds,
+    running_scores,
+)
 
 __all__ = ["QueueClock", "QueueEntries"]
 
@@ -42,6 +49,14 @@ class QueueEntries:
     """The same moment on the team's working clock (working seconds after the start); None without windows."""
     propensity: FloatArray
     """P(won) at the reference delay, at the moment of entry (at the most in-market moment for non-MQLs)."""
+    score: FloatArray
+    """The total (points) at the moment of entry, which routing reads; NaN for non-MQLs and for MQLs whose
+    running total never reached the threshold (negative points only: they enter with their as_of score)."""
+
+    def hot(self, sql: float, as_of_total: FloatArray) -> BoolArray:
+        """MQLs whose score reached `sql` points when they entered the queue (as a live router sees them, even if
+        they have cooled since; the as_of total where the entry score is unknown)."""
+        return self.mql & (np.where(np.isnan(self.score), as_of_total, self.score) >= sql)
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,10 +88,12 @@ class QueueClock:
                 the queue even when their running total never reached it (negative points only).
             windows: the team's working windows, for the working-clock arrival (None: not needed).
         """
-        crossing = first_crossing(self.running, threshold)
+        rows = crossing_rows(self.running, threshold)
+        crossing = crossing_seconds(self.running, rows)
         mql = ~np.isnan(crossing) | as_of_mql
         arrival = np.where(mql, mql_arrival_seconds(self.running, crossing, self.created), self.created)
         moment = np.where(mql, arrival / _DAY_SECONDS - self.as_of_day, self.in_market.peak_day())
         working = None if windows is None else to_working(windows, arrival)
         return QueueEntries(mql=mql, arrival=arrival, arrival_working=working,
-                            propensity=self.in_market.propensity_at(moment))
+                            propensity=self.in_market.propensity_at(moment),
+                            score=np.where(mql, crossing_totals(self.running, rows), np.nan))

@@ -11,7 +11,7 @@ results never depend on execution order or grid size. The funnel is drawn and sc
 running scores of every lead; each reps value compiles one routing plan; each threshold T routes its MQLs as a
 live system would (`simulator.queue_entry`): every lead whose score reached T at some moment of the history
 (its own events and its account's, account points included), at that moment and with its P(won) then (a lead
-that crossed in month one and has decayed since was still routed then). Model top tier as of the end -> hot
+that crossed in month one and has decayed since was still routed then). Model top tier at that moment -> hot
 tier "A", other MQLs -> warm tier "B", the rest to nurture. Speed to lead then sets won / lost from ONE uniform
 per lead shared by every threshold and reps (common random numbers); a lead reaches opportunity when that
 uniform is under its adjusted P(won) ** (the accepted + meeting + opportunity stage shares), so opportunities
@@ -175,7 +175,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
     live = ~scores["suppressed"].to_numpy()
     offset = scores["mql_threshold"].to_numpy(dtype=np.float64) - grid.model.mql
     entries = {t: clock.entries(t + offset, live & (total >= t + offset), windows) for t in grid.thresholds}
-    hot = (scores["tier"] == grid.model.tier_names[-1]).to_numpy()
+    top_min = float(grid.model.tier_mins[-1])
     band = scores["band"].cat.codes.to_numpy()
     opportunity_share = sum(spec.stage_propensity_shares[s] for s in ("accepted", "meeting", "opportunity"))
     policy = team_policy(team, settings.policy)
@@ -192,6 +192,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
             entry = entries[threshold]
             mql, arrival, arrival_w, base = entry.mql, entry.arrival, entry.arrival_working, entry.propensity
             assert arrival_w is not None, "sweep entries come with the team's working clock"
+            hot = entry.hot(top_min, total)
             tier = np.where(mql, np.where(hot, policy_codes["A"], policy_codes["B"]), -1)
             routed = route_arrays(plan, arrival, tier, segment)
             delay = np.where(routed.worked, routed.start - arrival, np.nan)
@@ -207,7 +208,7 @@ def replication_results(grid: SweepGrid, scenario: int, replication: int) -> pd.
             is_hot = tier == policy_codes["A"]
             row: dict[str, Any] = {"scenario": spec_scenario.name, "threshold": float(threshold),
                                    "reps": int(reps), "replication": int(replication)}
-            mqls, hot_mqls = int(mql.sum()), int((mql & hot).sum())
+            mqls, hot_mqls = int(mql.sum()), int(hot.sum())
             row.update(leads=int(lead_ids.size), mqls=mqls, mqls_hot=hot_mqls, mqls_warm=mqls - hot_mqls,
                        mqls_per_day=mqls * per_day, capacity_per_day=capacity,
                        usable_capacity_per_day=capacity - ae_capacity + min(ae_capacity, hot_mqls * per_day),

@@ -13,9 +13,9 @@ Semantics, shared with `simulator.sweep` where it can be:
 - MQL threshold: the model's MQL threshold; its per-segment thresholds move by the same number of points.
   A lead enters the sales queue when its score first reaches its segment's threshold (account points
   included), at that moment and with its P(won) then (`simulator.queue_entry`, as sweeps route).
-- SQL threshold: an MQL at or above it (as of the end) is hot (routing tier "A": AE or SDR within the
-  scenario's hot SLA, 2 h by default); other MQLs are warm (tier "B": SDR within the warm SLA, 24 h); the rest
-  go to nurture.
+- SQL threshold: an MQL whose score was at or above it when it entered the queue is hot (routing tier "A":
+  AE or SDR within the scenario's hot SLA, 2 h by default); other MQLs are warm (tier "B": SDR within the warm
+  SLA, 24 h); the rest go to nurture.
 - Decay half-life: the behaviour track's default half-life; actions with their own half-life keep their
   ratio to it (candidate: demo 14 / default 21 days stays 2:3).
 - Capacity factor: rep_load = leads x factor / reps (DOMAIN section 6), so each rep's daily first touches
@@ -268,11 +268,10 @@ class WhatIfBench:
         offset = scores["mql_threshold"].to_numpy(dtype=np.float64) - settings.mql
         total = scores["total"].to_numpy(dtype=np.float64)
         live = ~scores["suppressed"].to_numpy()
-        hot_ok = total >= settings.sql
         cuts = np.union1d(np.arange(0.0, 100.0 + _EV_STEP / 2, _EV_STEP), [settings.mql])
         clock = QueueClock.of(funnel, compiled, routing.start)
         rows = [routing.row(float(t), clock.entries(t + offset, live & (total >= t + offset), routing.windows),
-                            hot_ok, uniform) for t in cuts]
+                            total, uniform) for t in cuts]
         results = pd.DataFrame(rows)
         static = expected_value_curve(scores.assign(total=total - offset), funnel.outcomes, cuts,
                                       self.sweep.costs.deal_value, self.sweep.costs.fp_cost, self.sweep.costs.fn_cost)
@@ -305,7 +304,7 @@ class _Routing:
         team = dataclasses.replace(scenario.team, ae_reps=settings.ae_reps, capacity_factor=factor,
                                    sdr_daily_capacity=scenario.team.sdr_daily_capacity / factor,
                                    ae_daily_capacity=scenario.team.ae_daily_capacity / factor)
-        self.sweep, self.reps, self.spec = sweep, settings.sdr_reps, spec
+        self.sweep, self.reps, self.spec, self.sql = sweep, settings.sdr_reps, spec, settings.sql
         start = (spec.as_of - pd.Timedelta(days=spec.history_days)).floor("D")
         days = float((spec.as_of - start) / pd.Timedelta(days=1)) + sweep.tail_days
         crew = sweep_team(team, settings.sdr_reps, start)
@@ -321,11 +320,11 @@ class _Routing:
         self.codes = {t: policy.tier_order.index(t) for t in ("A", "B")}
         self.speed_codes = np.array([sweep.speed.tier_order.index(t) for t in policy.tier_order])
 
-    def row(self, threshold: float, entry: QueueEntries, hot_ok: np.ndarray, uniform: np.ndarray) -> dict[str, Any]:
+    def row(self, threshold: float, entry: QueueEntries, total: np.ndarray, uniform: np.ndarray) -> dict[str, Any]:
         """The sweep's metrics of one MQL threshold: volumes, queue, SLA breaches, outcomes and EV."""
         mql, arrival, base, arrival_w = entry.mql, entry.arrival, entry.propensity, entry.arrival_working
         assert arrival_w is not None, "what-if entries come with the team's working clock"
-        hot = mql & hot_ok
+        hot = entry.hot(self.sql, total)
         tier = np.where(mql, np.where(hot, self.codes["A"], self.codes["B"]), -1)
         routed = route_arrays(self.plan, arrival, tier, self.segment)
         delay = np.where(routed.worked, routed.start - arrival, np.nan)

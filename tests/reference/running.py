@@ -16,7 +16,7 @@ from scoring.compiled import CompiledModel
 from scoring.engine import score, score_breakdown
 from scoring.event_arrays import lead_positions
 
-__all__ = ["brute_force_crossing", "engine_at_events", "engine_at_moments"]
+__all__ = ["brute_force_crossing", "brute_force_entry", "engine_at_events", "engine_at_moments"]
 
 SHIFT_TO = pd.Timestamp("2026-11-01T00:00:00Z")
 """The common as_of of the one-call brute force."""
@@ -106,12 +106,22 @@ def brute_force_crossing(leads: pd.DataFrame, events: pd.DataFrame, model: Compi
     """Per lead: -inf when score() with no events reaches the threshold, else the seconds after origin of the
     first moment t where score(as_of=t) (with its account, events up to t) has total >= threshold and the lead
     is not suppressed (an MQL by score()'s rule), NaN when none does."""
+    return brute_force_entry(leads, events, model, threshold, origin)[0]
+
+
+def brute_force_entry(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledModel, threshold: np.ndarray,
+                      origin: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Per lead: (`brute_force_crossing`, score()'s total at that moment: with no events for -inf, NaN for
+    none)."""
     engine = engine_at_moments(leads, events, model)
     base = score(leads, events.iloc[:0], model, SHIFT_TO)["total"].to_numpy()
     out = np.where(base >= threshold, -np.inf, np.nan)
+    total = np.where(base >= threshold, base, np.nan)
     reached = engine[(engine["total"].to_numpy() >= threshold[engine["lead"].to_numpy()])
                      & ~engine["suppressed"].to_numpy()]
-    first = reached.groupby("lead")["at"].min()
-    later = np.isnan(out[first.index.to_numpy()])
-    out[first.index.to_numpy()[later]] = (first.to_numpy()[later] - origin.value) / 1e9
-    return out
+    first = reached.sort_values(["lead", "at"], kind="stable").groupby("lead").head(1)
+    lead = first["lead"].to_numpy()
+    later = np.isnan(out[lead])
+    out[lead[later]] = (first["at"].to_numpy()[later] - origin.value) / 1e9
+    total[lead[later]] = first["total"].to_numpy()[later]
+    return out, total

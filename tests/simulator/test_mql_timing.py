@@ -18,6 +18,8 @@ from scoring.engine import score
 from simulator import FunnelSpec, generate_funnel
 from simulator.mql_timing import (
     RunningScores,
+    crossing_rows,
+    crossing_totals,
     first_crossing,
     mql_arrival_seconds,
     running_scores,
@@ -26,7 +28,7 @@ from simulator.mql_timing import (
 from simulator.scenario import load_scenario, scenario_funnel
 from simulator.vocabulary import EVENT_TYPES as EVENT_TYPES_OF_FUNNELS
 from tests.conftest import AS_OF, random_funnel
-from tests.reference.running import brute_force_crossing, engine_at_events, engine_at_moments
+from tests.reference.running import brute_force_crossing, brute_force_entry, engine_at_events, engine_at_moments
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = AS_OF - pd.Timedelta(days=400)
@@ -248,8 +250,9 @@ def _assert_crossings_are_the_brute_force_ones(model: CompiledModel, leads: pd.D
         mine = np.flatnonzero(running.lead == i)
         if mine.size and rng.random() < 0.5:
             threshold[i] = running.total[rng.choice(mine)]
-    np.testing.assert_array_equal(first_crossing(running, threshold),
-                                  brute_force_crossing(leads, events, model, threshold, ORIGIN))
+    seconds, total = brute_force_entry(leads, events, model, threshold, ORIGIN)
+    np.testing.assert_array_equal(first_crossing(running, threshold), seconds)
+    np.testing.assert_array_equal(crossing_totals(running, crossing_rows(running, threshold)), total)
     for one in (0.0, 35.0, 70.0):
         np.testing.assert_array_equal(first_crossing(running, one),
                                       brute_force_crossing(leads, events, model, np.full(len(leads), one), ORIGIN))
@@ -282,8 +285,9 @@ def test_generated_funnel_crossings_are_the_brute_force_ones() -> None:
     running = running_scores(leads, events, model, ORIGIN)
     assert_running_matches(running, engine_at_moments(leads, events, model))
     for threshold in (40.0, 55.0, 70.0):
-        np.testing.assert_array_equal(first_crossing(running, threshold), brute_force_crossing(
-            leads, events, model, np.full(len(leads), threshold), ORIGIN))
+        seconds, total = brute_force_entry(leads, events, model, np.full(len(leads), threshold), ORIGIN)
+        np.testing.assert_array_equal(first_crossing(running, threshold), seconds)
+        np.testing.assert_array_equal(crossing_totals(running, crossing_rows(running, threshold)), total)
 
 
 DefaultScenario = tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp]

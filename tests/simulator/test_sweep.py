@@ -15,7 +15,7 @@ from simulator import load_scenario
 from scoring.engine import score
 from simulator._queue import to_working
 from simulator._sweep_team import team_policy, team_windows
-from simulator.mql_timing import first_crossing, mql_arrival_seconds, running_scores
+from simulator.mql_timing import crossing_rows, first_crossing, mql_arrival_seconds, running_scores
 from simulator.queue_entry import QueueClock
 from simulator.scenario import scenario_funnel
 from simulator.sweep import (
@@ -200,6 +200,27 @@ def test_mqls_enter_the_queue_at_their_first_crossing_not_at_creation(default_gr
         if previous is not None:
             assert (arrival[mql] >= previous[mql]).all()
         previous = arrival
+
+
+def test_mqls_go_hot_by_their_score_when_they_crossed_not_by_their_score_at_the_end(default_grid: SweepGrid,
+                                                                                    ) -> None:
+    """The entry score is the running total at the crossing row (>= the threshold); hot = it reached the top
+    tier then, as a router sees it at routing time. Some leads were top tier when they crossed and have cooled
+    since, some reached it later: the as_of tier would send both the wrong way (and read the future)."""
+    funnel_seed, _ = task_seed(default_grid.seed, 0, 1).spawn(2)
+    funnel = scenario_funnel(default_grid.scenarios[0], np.random.default_rng(funnel_seed), **SMALL)
+    start = (funnel.spec.as_of - pd.Timedelta(days=funnel.spec.history_days)).floor("D")
+    model = default_grid.model
+    total = score(funnel.leads, funnel.events, model, funnel.spec.as_of)["total"].to_numpy()
+    clock, top = QueueClock.of(funnel, model, start), float(model.tier_mins[-1])
+    entry = clock.entries(70.0, total >= 70.0)
+    rows = crossing_rows(clock.running, 70.0)
+    crossed = rows >= 0
+    np.testing.assert_array_equal(entry.score[crossed], clock.running.total[rows[crossed]])
+    assert (entry.score[entry.mql] >= 70.0).all() and np.isnan(entry.score[~entry.mql]).all()
+    hot, hot_at_end = entry.hot(top, total), entry.mql & (total >= top)
+    assert (hot & ~hot_at_end).sum() > 0 and (~hot & hot_at_end).sum() > 0
+    np.testing.assert_array_equal(hot, entry.mql & (entry.score >= top))
 
 
 def test_the_scenarios_team_sla_is_what_routing_holds_reps_to(default_grid: SweepGrid,

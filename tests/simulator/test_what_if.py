@@ -64,7 +64,8 @@ def test_higher_mql_threshold_gives_fewer_mqls(small_bench: WhatIfBench) -> None
 
 def test_leads_are_routed_when_they_first_cross_as_in_the_sweep(small_bench: WhatIfBench) -> None:
     """The what-if's MQLs are the sweep's: every lead whose score reached its threshold at some moment (so more
-    than the MQLs as of the end), entering the queue then, as `QueueClock` computes for the same funnel."""
+    than the MQLs as of the end), entering the queue then, as `QueueClock` computes for the same funnel, and hot
+    when their score at that moment reached the SQL threshold."""
     settings = _small(small_bench)
     result = small_bench.what_if(settings)
     funnel = small_bench.funnel(settings)
@@ -75,7 +76,8 @@ def test_leads_are_routed_when_they_first_cross_as_in_the_sweep(small_bench: Wha
     entry = clock.entries(scores["mql_threshold"].to_numpy(), scores["mql"].to_numpy(),
                           team_windows(small_bench.scenario.team, start, 1.0))
     assert result.mqls == int(entry.mql.sum())
-    assert result.hot == int((entry.mql & (scores["total"] >= settings.sql).to_numpy()).sum())
+    assert result.hot == int(entry.hot(settings.sql, scores["total"].to_numpy()).sum())
+    assert result.hot > int((entry.mql & (scores["total"] >= settings.sql).to_numpy()).sum())  # many have cooled
 
 
 def test_more_reps_breach_the_sla_less(small_bench: WhatIfBench) -> None:
