@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scoring.columns import FUNNEL_STAGES
 from scoring.conversion import GapTest
@@ -86,6 +86,13 @@ class GateSpec(BaseModel):
     n: int = Field(default=50, ge=1)
     min_closed: int = Field(default=10, ge=1)
     """gap: the last n won and n lost leads are compared; fewer than min_closed on a side is insufficient."""
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_is_a_number(cls, value: float) -> float:
+        if math.isnan(value):
+            raise ValueError("threshold is nan, which fails every comparison; give a number")
+        return value
 
     @model_validator(mode="after")
     def _known_stage(self) -> GateSpec:
