@@ -20,7 +20,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m mypy scoring simulator
+	$(BIN)/python -m mypy scoring simulator rollout connectors
 
 # JupyterLab on notebooks/ with the venv's kernel (kernel "python3" runs .venv/bin/python). Extra server
 # options go in LAB_ARGS, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.

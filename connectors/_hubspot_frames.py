@@ -28,7 +28,7 @@ def instants(values: Sequence[Any] | pd.Series) -> pd.Series:
     iso = np.array([v is not None for v in text], dtype=bool) & ~digits
     out = pd.Series(pd.NaT, index=range(len(text)), dtype="datetime64[us, UTC]")
     if digits.any():
-        ms = pd.Series([int(v) for v, d in zip(text, digits, strict=True) if d], dtype="int64")
+        ms = pd.Series([int(v) for v in text if v is not None and v.isdigit()], dtype="int64")
         out[digits] = pd.to_datetime(ms, unit="ms", utc=True).astype("datetime64[us, UTC]").to_numpy()
     if iso.any():
         parsed = pd.to_datetime(pd.Series([v for v, i in zip(text, iso, strict=True) if i], dtype=object),

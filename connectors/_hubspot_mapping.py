@@ -6,7 +6,7 @@ import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
@@ -28,9 +28,14 @@ def _columns_model(name: str, columns: tuple[str, ...]) -> type[BaseModel]:
     return create_model(name, __config__=_STRICT, **spec)
 
 
-_Leads = _columns_model("leads", tuple(c for c in LEAD_COLUMNS if c != "lead_id"))
-_Accounts = _columns_model("accounts", tuple(c for c in ACCOUNT_COLUMNS if c != "account_id"))
-_Outcomes = _columns_model("outcomes", STAGES)
+if TYPE_CHECKING:  # a class built by create_model cannot be a type to mypy; to it these are plain models
+    _Leads = BaseModel
+    _Accounts = BaseModel
+    _Outcomes = BaseModel
+else:
+    _Leads = _columns_model("leads", tuple(c for c in LEAD_COLUMNS if c != "lead_id"))
+    _Accounts = _columns_model("accounts", tuple(c for c in ACCOUNT_COLUMNS if c != "account_id"))
+    _Outcomes = _columns_model("outcomes", STAGES)
 
 
 class _Event(BaseModel):
@@ -47,10 +52,10 @@ class _ScoreFields(BaseModel):
 
 class _MappingFile(BaseModel):
     model_config = _STRICT
-    leads: _Leads  # type: ignore[valid-type]
-    accounts: _Accounts  # type: ignore[valid-type]
+    leads: _Leads
+    accounts: _Accounts
     events: dict[EventType, _Event] = Field(default_factory=dict)
-    outcomes: _Outcomes = Field(default_factory=_Outcomes)  # type: ignore[valid-type]
+    outcomes: _Outcomes = Field(default_factory=_Outcomes)
     score_fields: _ScoreFields = Field(default_factory=_ScoreFields)
 
 

@@ -38,7 +38,7 @@ def sql_type(column: str) -> str:
 
 def stored_instant(value: object) -> str:
     """A datetime (naive taken as UTC) as stored text."""
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.strftime(STORED_DATETIME_FORMAT)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import requests
 from pydantic import SecretStr
@@ -61,6 +61,14 @@ class SalesforceSettings:
         return tuple(v.get_secret_value() for v in values if v is not None and v.get_secret_value())
 
 
+class _Endpoint(TypedDict):
+    """The SalesforceSettings fields every flow shares."""
+
+    domain: str
+    api_version: str
+    instance_url: str | None
+
+
 def settings_from_environment(environ: Mapping[str, str] | None = None) -> SalesforceSettings:
     """Settings from environment variables or the keyring; SettingsError listing every place looked when none is complete."""
     domain = setting("SF_DOMAIN", "login", environ) or "login"
@@ -71,7 +79,7 @@ def settings_from_environment(environ: Mapping[str, str] | None = None) -> Sales
     username = setting("SF_USERNAME", None, environ)
     key_file = setting("SF_PRIVATE_KEY_FILE", None, environ)
     found = {name: secret(name, environ) for name in SECRET_NAMES}
-    common = {"domain": domain, "api_version": version, "instance_url": instance_url}
+    common: _Endpoint = {"domain": domain, "api_version": version, "instance_url": instance_url}
     if username and found["SF_CONSUMER_KEY"] and (key_file or found["SF_PRIVATE_KEY"]):
         return SalesforceSettings("jwt", username=username, consumer_key=found["SF_CONSUMER_KEY"],
                                   private_key_file=key_file, private_key=found["SF_PRIVATE_KEY"], **common)

@@ -169,7 +169,7 @@ def create_fields(
         body = field_metadata(sobject, by_name[name], specs)
         result = org.call(
             f"creating custom field {sobject}.{name}",
-            lambda sf, body=body: sf.toolingexecute("sobjects/CustomField", method="POST", data=body),
+            lambda sf: sf.toolingexecute("sobjects/CustomField", method="POST", data=body),
         )
         if isinstance(result, dict) and result.get("success") is False:
             raise FatalCRMError(f"Salesforce did not create {sobject}.{name}: {result.get('errors')}")
@@ -186,13 +186,14 @@ def grant_access(org: OrgSession, grants: Sequence[tuple[str, str, str | None]],
            for _, _, row in grants if row is not None]
     for method, records in (("POST", new), ("PATCH", old)):
         for start in range(0, len(records), 200):
-            body = {"allOrNone": False, "records": records[start:start + 200]}
+            batch = records[start:start + 200]
+            body = {"allOrNone": False, "records": batch}
             results = org.call(
                 "granting field permissions",
-                lambda sf, body=body, method=method: sf.restful("composite/sobjects", method=method, json=body),
+                lambda sf: sf.restful("composite/sobjects", method=method, json=body),
             )
             refused = [(r.get("Field") or r.get("id"), res.get("errors"))
-                       for r, res in zip(body["records"], results or [], strict=False) if not res.get("success")]
+                       for r, res in zip(batch, results or [], strict=False) if not res.get("success")]
             if refused:
                 raise FatalCRMError(
                     f"Salesforce refused field permissions on permission set {permission_set}: {refused} "

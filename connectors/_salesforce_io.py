@@ -192,7 +192,7 @@ def update_collections(
         first = chunk[0]["id"]
         results = org.call(
             f"updating {len(chunk)} records from {first}",
-            lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body),
+            lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
         )
         requests_sent += 1
         for sent, result in zip(chunk, results or [], strict=False):

@@ -6,9 +6,10 @@ file and the dotted key.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
@@ -26,18 +27,22 @@ class _Strict(BaseModel):
 
 def _columns_model(name: str, columns: tuple[str, ...], required: str) -> type[BaseModel]:
     """A pydantic model with one optional Salesforce field name per canonical column; `required` must be set."""
-    fields = {c: (str | None, Field(default=None, pattern=_NAME)) for c in columns}
+    fields: dict[str, Any] = {c: (str | None, Field(default=None, pattern=_NAME)) for c in columns}
     fields[required] = (str, Field(pattern=_NAME))
-    return create_model(name, __config__=ConfigDict(extra="forbid", frozen=True), **fields)  # type: ignore[call-overload, no-any-return]
+    return create_model(name, __config__=ConfigDict(extra="forbid", frozen=True), **fields)
 
 
-LeadColumns = _columns_model("LeadColumns", LEAD_COLUMNS, "lead_id")
-AccountColumns = _columns_model("AccountColumns", ACCOUNT_COLUMNS, "account_id")
+if TYPE_CHECKING:  # a class built by create_model cannot be a type to mypy; to it these are plain models
+    LeadColumns = BaseModel
+    AccountColumns = BaseModel
+else:
+    LeadColumns = _columns_model("LeadColumns", LEAD_COLUMNS, "lead_id")
+    AccountColumns = _columns_model("AccountColumns", ACCOUNT_COLUMNS, "account_id")
 
 
 class Leads(_Strict):
     objects: tuple[str, ...] = Field(min_length=1)
-    columns: dict[str, LeadColumns]  # type: ignore[valid-type]
+    columns: dict[str, LeadColumns]
 
     @model_validator(mode="after")
     def _every_object_mapped(self) -> Leads:
@@ -49,7 +54,7 @@ class Leads(_Strict):
 
 class Accounts(_Strict):
     object: str = Field(pattern=_OBJECT)
-    columns: AccountColumns  # type: ignore[valid-type]
+    columns: AccountColumns
 
 
 class EventRule(_Strict):
@@ -131,7 +136,7 @@ class SalesforceMapping(_Strict):
 
 
 
-def load_mapping(path: str | Path | None = None) -> SalesforceMapping:
+def load_mapping(path: str | os.PathLike[str] | None = None) -> SalesforceMapping:
     """The mapping at `path` (the shipped default when None); SettingsError naming file and keys on any problem."""
     file = Path(path) if path is not None else DEFAULT_MAPPING_FILE
     try:

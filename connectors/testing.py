@@ -147,7 +147,7 @@ def check_writes_only_score_fields(factory: ConnectorFactory) -> None:
         reads = (crm.read_leads, crm.read_accounts, crm.read_events, crm.read_outcomes)
         before = [read() for read in reads]
         raw = pd.DataFrame({"record_id": [ids[0]], "field": [fields[0].name], "new": [1]})
-        _assert_raises(ScoreFieldViolation, lambda: crm.write_score_values(raw))  # type: ignore[arg-type]
+        _assert_raises(ScoreFieldViolation, lambda: crm.write_score_values(raw))  # a raw frame, not CheckedChanges
         off = raw.assign(field="email")
         _assert_raises(ScoreFieldViolation, lambda: checked_changes(off, fields))
         _assert_raises(ScoreFieldViolation, lambda: CheckedChanges(off, fields))
@@ -303,7 +303,7 @@ def check_wrong_type_field_is_refused(factory: ConnectorFactory) -> None:
         swapped = [dataclasses.replace(number, name=text.name), dataclasses.replace(text, name=number.name)]
         new = [f for f in fields if f.name not in (number.name, text.name)]
         for dry_run in (True, False):
-            error = _raised(FatalCRMError, lambda d=dry_run: crm.ensure_score_fields([*swapped, *new], dry_run=d))
+            error = _raised(FatalCRMError, lambda: crm.ensure_score_fields([*swapped, *new], dry_run=dry_run))
             for field in swapped:
                 assert field.name in error and field.kind in error, f"{field.name} ({field.kind}) not named: {error}"
         plan = crm.ensure_score_fields(new, dry_run=True)

@@ -37,7 +37,7 @@ class Steps:
         progress = self._progress
 
         def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+            progress.update(task, completed=done, total=total)
 
         return advance
 

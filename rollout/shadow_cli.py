@@ -43,7 +43,7 @@ def print_gate_table(gates: GateTable, out: Console | None = None) -> None:
         value = row["value"]
         colour = {"pass": "green", "fail": "red"}.get(str(row["status"]), "yellow")
         table.add_row(str(row["gate"]), "n/a" if value is None else f"{value:,.2f}",
-                      threshold_text(str(row["kind"]), float(row["threshold"])),  # type: ignore[arg-type]
+                      threshold_text(str(row["kind"]), float(row["threshold"])),
                       f"[{colour}]{row['status']}[/]", "yes" if row["required"] else "no")
     target.print(table)
     colour = "green" if gates.verdict == "GO" else "red"

@@ -27,10 +27,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scoring.columns import FUNNEL_STAGES
 from scoring.conversion import GapTest
@@ -48,6 +48,7 @@ __all__ = [
     "ShadowSettings",
     "GateEvidence",
     "GateTable",
+    "GateRecord",
     "default_settings",
     "load_settings",
     "parse_settings",
@@ -86,6 +87,13 @@ class GateSpec(BaseModel):
     n: int = Field(default=50, ge=1)
     min_closed: int = Field(default=10, ge=1)
     """gap: the last n won and n lost leads are compared; fewer than min_closed on a side is insufficient."""
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_is_a_number(cls, value: float) -> float:
+        if math.isnan(value):
+            raise ValueError("threshold is nan, which fails every comparison; give a number")
+        return value
 
     @model_validator(mode="after")
     def _known_stage(self) -> GateSpec:
@@ -225,6 +233,19 @@ class GateEvidence:
 GATE_COLUMNS: tuple[str, ...] = ("gate", "kind", "value", "threshold", "status", "passed", "required", "reason")
 
 
+class GateRecord(TypedDict):
+    """One row of the gate table (GATE_COLUMNS), JSON-ready: value None when it is NaN (an undecided gate)."""
+
+    gate: str
+    kind: str
+    value: float | None
+    threshold: float
+    status: str
+    passed: bool
+    required: bool
+    reason: str
+
+
 @dataclass(frozen=True, eq=False)
 class GateTable:
     """The gates' outcome: one row per gate (GATE_COLUMNS) and the overall verdict with its reasons."""
@@ -234,12 +255,14 @@ class GateTable:
     reasons: tuple[str, ...]
     """Why NO-GO (each failing or undecided required gate), then warnings of gates that are not required."""
 
-    def as_records(self) -> list[dict[str, object]]:
-        """Rows as JSON-ready dicts (NaN -> None)."""
-        out = []
-        for row in self.rows.to_dict("records"):
-            out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
-        return out
+    def as_records(self) -> list[GateRecord]:
+        """Rows as JSON-ready dicts (NaN -> None; GateSpec refuses a NaN threshold, so only value can be None)."""
+        return [
+            GateRecord(gate=r["gate"], kind=r["kind"], value=None if _nan(r["value"]) else r["value"],
+                       threshold=r["threshold"], status=r["status"], passed=r["passed"], required=r["required"],
+                       reason=r["reason"])
+            for r in self.rows.to_dict("records")
+        ]
 
 
 def _nan(value: float) -> bool:
@@ -357,7 +380,9 @@ def evaluate_gates(settings: ShadowSettings, evidence: GateEvidence) -> GateTabl
         GateTable with rows GATE_COLUMNS (value and threshold in the gate's unit; status pass, fail or
         insufficient) and the verdict's reasons.
     """
-    rows, blocking, warnings = [], [], []
+    rows: list[tuple[str, str, float, float, str, bool, bool, str]] = []
+    blocking: list[str] = []
+    warnings: list[str] = []
     for gate in settings.gates:
         value, status, text = _CHECKS[gate.kind](gate, evidence)
         at_least = gate.kind in _AT_LEAST

@@ -164,8 +164,9 @@ class ShadowStore:
             "SELECT day_index, day, as_of, leads, champion_version, challenger_version, backfilled, band_entries, "
             "champion_mql, challenger_mql, champion_borderline, challenger_borderline, shadow_push_id "
             "FROM shadow_days WHERE run_id = ? ORDER BY day_index", (run_id,)).fetchall()
-        return [DayRecord(int(i), pd.Timestamp(d), pd.Timestamp(a), int(n), cv, xv, bool(b), *map(int, counts), p)
-                for i, d, a, n, cv, xv, b, *counts, p in rows]
+        return [DayRecord(int(i), pd.Timestamp(d), pd.Timestamp(a), int(n), cv, xv, bool(b), int(e), int(cm), int(xm),
+                          int(cb), int(xb), p)
+                for i, d, a, n, cv, xv, b, e, cm, xm, cb, xb, p in rows]
 
     def write_days(self, run_id: str, days: Sequence[DayWrite], cache: dict[str, bytes], watermark: str | None,
                    message: str) -> None:

@@ -148,3 +148,10 @@ def test_a_bad_settings_file_names_every_problem() -> None:
         parse_settings(text, "gates.toml")
     message = str(caught.value)
     assert "gates.toml" in message and "kind" in message and "reps" in message
+
+
+def test_a_nan_threshold_is_refused_when_the_settings_file_is_read() -> None:
+    """A nan threshold fails every comparison, and the gate table could not print it; the file is refused."""
+    with pytest.raises(SettingsFileError) as caught:
+        parse_settings('[[gates]]\nname = "x"\nkind = "drift"\nthreshold = nan\n', "gates.toml")
+    assert "gates.0.threshold" in str(caught.value)
