@@ -42,7 +42,9 @@ __all__ = [
     "account_fit",
     "draw_contacts",
     "created_days",
+    "created_timestamps",
     "email_addresses",
+    "lead_numbers",
     "leads_frame",
 ]
 
@@ -277,13 +279,22 @@ def _campaigns(spec: FunnelSpec, created_at: pd.DatetimeIndex, source: IntArray)
     return str_take(names, codes.astype(np.int64))
 
 
+def created_timestamps(spec: FunnelSpec, created: FloatArray) -> pd.DatetimeIndex:
+    """created_at per lead (datetime64[us, UTC]): as_of plus `created` days, rounded to whole seconds."""
+    return timestamps(spec.as_of, day_seconds(created))
+
+
+def lead_numbers(accounts: Accounts, contacts: Contacts, column: str) -> FloatArray:
+    """Per lead, its account's `column` ("employees" or "annual_revenue") as float64, NaN where blanked."""
+    values = accounts.frame[column].to_numpy()[contacts.account].astype(np.float64)
+    return np.where(contacts.missing[column], np.nan, values)
+
+
 def leads_frame(spec: FunnelSpec, accounts: Accounts, contacts: Contacts, created: FloatArray,
                 lead_ids: np.ndarray) -> pd.DataFrame:
     """The canonical leads frame (LEAD_COLUMNS); firmographics copied from the account, some blanked."""
     acc = contacts.account
-    created_at = timestamps(spec.as_of, day_seconds(created))
-    employees = accounts.frame["employees"].to_numpy()[acc].astype(np.float64)
-    revenue = accounts.frame["annual_revenue"].to_numpy()[acc].astype(np.float64)
+    created_at = created_timestamps(spec, created)
     missing = contacts.missing
     return pd.DataFrame({
         "lead_id": str_take(lead_ids, np.arange(lead_ids.size)),
@@ -293,8 +304,8 @@ def leads_frame(spec: FunnelSpec, accounts: Accounts, contacts: Contacts, create
         "seniority": str_take(SENIORITIES, contacts.seniority),
         "department": str_take(DEPARTMENTS, contacts.department),
         "industry": str_take(INDUSTRIES, accounts.industry[acc], missing["industry"]),
-        "employees": np.where(missing["employees"], np.nan, employees),
-        "annual_revenue": np.where(missing["annual_revenue"], np.nan, revenue),
+        "employees": lead_numbers(accounts, contacts, "employees"),
+        "annual_revenue": lead_numbers(accounts, contacts, "annual_revenue"),
         "country": str_take(accounts.frame["country"].to_numpy(), acc),
         "source": str_take(SOURCES, contacts.source),
         "campaign": _campaigns(spec, created_at, contacts.source),
