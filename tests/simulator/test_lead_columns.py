@@ -6,15 +6,18 @@ import dataclasses
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scoring import compile_model, load_model
 from scoring.columns import LEAD_COLUMNS
 from scoring.compiled import CompiledMatcher
-from scoring.engine import mql_thresholds, mql_thresholds_of_codes
+from scoring.engine import mql_thresholds, mql_thresholds_of_codes, score, score_totals
 from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from simulator import Funnel, FunnelSpec, generate_funnel, load_scenario, scenario_funnel
 from simulator.lead_columns import DrawnLeadColumns
+from simulator.mql_timing import running_scores_of_arrays
+from simulator.vocabulary import EVENT_TYPES
 from simulator.vocabulary import TITLES
 
 COLUMNS = (*LEAD_COLUMNS, "email_domain")
@@ -83,6 +86,23 @@ def test_creation_times_and_segment_thresholds_are_the_frames(funnel: Funnel) ->
     model = compile_model(load_model("models/candidate.toml"))
     assert model.segment_mql
     np.testing.assert_array_equal(mql_thresholds_of_codes(drawn, model), mql_thresholds(funnel.leads, model))
+
+
+@pytest.mark.parametrize("name", ["baseline", "candidate"])
+def test_a_chunk_scores_the_shipped_models_without_building_a_frame(name: str) -> None:
+    """What `mql_arrivals` reads (totals, thresholds, running scores) builds no leads, events, outcomes or latent
+    frame, and its totals are score()'s on the frames."""
+    model = compile_model(load_model(f"models/{name}.toml"))
+    funnel = generate_funnel(FunnelSpec(n_leads=2_000, history_days=90), np.random.default_rng(4))
+    drawn, draw, as_of = DrawnLeadColumns(funnel), funnel.event_draw, funnel.spec.as_of
+    totals = score_totals(drawn, draw.arrays(len(drawn)), (as_of.value - drawn.created_ns) / 86_400e9, model)
+    threshold = mql_thresholds_of_codes(drawn, model)
+    running_scores_of_arrays(drawn, lambda: drawn.created_ns, draw.lead, as_of.value + draw.seconds * 10**9,
+                             draw.type_code, list(EVENT_TYPES), draw.value, model, as_of - pd.Timedelta(days=90))
+    assert not drawn.built_leads and not {"leads", "events", "outcomes", "latent"} & set(vars(funnel))
+    scores = score(funnel.leads, funnel.events, model, as_of)
+    np.testing.assert_array_equal(totals.total, scores["total"].to_numpy())
+    np.testing.assert_array_equal(threshold, scores["mql_threshold"].to_numpy())
 
 
 def test_coded_columns_build_no_strings_per_lead() -> None:
