@@ -16,8 +16,8 @@ from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain
 from scoring.model import ModelSpec
 from scoring.reasons import top_reasons
 
-__all__ = ["PointsBreakdown", "ScoreTotals", "mql_thresholds", "score", "score_breakdown", "score_points",
-           "score_totals"]
+__all__ = ["PointsBreakdown", "ScoreTotals", "mql_thresholds", "mql_thresholds_of_codes", "score", "score_breakdown",
+           "score_points", "score_totals"]
 
 _DAY_NS = 86_400 * 10**9
 
@@ -112,6 +112,15 @@ def mql_thresholds(leads: pd.DataFrame, model: CompiledModel) -> np.ndarray:
     if "segment" in leads.columns and model.segment_mql:
         return leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).to_numpy()
     return np.full(len(leads), model.mql)
+
+
+def mql_thresholds_of_codes(columns: ColumnCodes, model: CompiledModel) -> np.ndarray:
+    """`mql_thresholds` of factorised lead columns (points per lead), looked up once per distinct segment."""
+    if columns.has("segment") and model.segment_mql:
+        codes, uniques = columns.codes("segment")
+        per_value = pd.Series(uniques, dtype=object).map(model.segment_mql).astype(np.float64).fillna(model.mql)
+        return np.append(per_value.to_numpy(), model.mql)[codes]
+    return np.full(len(columns), model.mql)
 
 
 def _pillar_score(raw: np.ndarray, max_points: float) -> np.ndarray:

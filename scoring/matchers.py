@@ -48,12 +48,20 @@ def _unique_mask(rule: CompiledMatcher, uniques: np.ndarray) -> np.ndarray:
 
 
 class ColumnCodes:
-    """Lead columns factorised on first use (codes per lead, distinct values), shared by every rule."""
+    """Lead columns factorised on first use (codes per lead, distinct values), shared by every rule.
+
+    A subclass that already holds some columns as codes (simulator.lead_columns) overrides `_factorized` and
+    `_numbers_of` for them, and `leads` to build the frame only when another column is asked for."""
 
     def __init__(self, leads: pd.DataFrame) -> None:
-        self.leads = leads
+        self._frame = leads
         self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._numbers: dict[str, np.ndarray] = {}
+
+    @property
+    def leads(self) -> pd.DataFrame:
+        """The leads frame the columns are read from."""
+        return self._frame
 
     def __len__(self) -> int:
         return len(self.leads)
@@ -65,15 +73,22 @@ class ColumnCodes:
     def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """(codes per lead with -1 for missing, distinct non-null values as an object array)."""
         if column not in self._codes:
-            codes, uniques = pd.factorize(self.leads[column], use_na_sentinel=True)
-            self._codes[column] = (codes, np.asarray(uniques, dtype=object))
+            self._codes[column] = self._factorized(column)
         return self._codes[column]
 
     def numbers(self, column: str) -> np.ndarray:
         """The column as float64, NaN where missing or not a number."""
         if column not in self._numbers:
-            self._numbers[column] = _numeric(self.leads[column])
+            self._numbers[column] = self._numbers_of(column)
         return self._numbers[column]
+
+    def _factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """pd.factorize of the column: codes in order of first appearance, -1 for missing."""
+        codes, uniques = pd.factorize(self.leads[column], use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+
+    def _numbers_of(self, column: str) -> np.ndarray:
+        return _numeric(self.leads[column])
 
 
 def matcher_masks(columns: ColumnCodes, rules: tuple[CompiledMatcher, ...]) -> np.ndarray:

@@ -5,7 +5,8 @@
 Each chunk is an independent funnel of whole accounts (`generate_funnel` at the chunk's share of n_leads,
 same as_of and history), drawn from its own seed `chunk_seeds(seed, n_chunks)[i]`, so a chunk's result
 does not depend on the order chunks run in. A chunk is scored from its event arrays (no events frame, no
-reasons), its events are dropped, and only the MQLs'
+reasons) and its lead columns coded from the draws (`simulator.lead_columns`: no leads frame, no emails, no
+outcomes or latent frames for models whose rules read coded columns), its events are dropped, and only the MQLs'
 arrival second, tier code, segment code, P(won) at arrival and uniform draw are kept (plus counts); after the
 last chunk every MQL is routed together through one team (`route_arrays`) and speed to lead decides wins.
 Peak memory is one chunk's funnel plus a few numbers per MQL, whatever the total lead count.
@@ -14,7 +15,7 @@ A lead is an MQL when its score reached its threshold at some moment of the hist
 routes it then, as `simulator.sweep` counts them. It arrives when its score first reaches its threshold
 (`simulator.mql_timing`): the engine's total, account pillar included, at each of the lead's events and at
 the moments its account's points may lift it to a new high (other contacts' events), and not before the
-lead's creation. The chunk's leads frame carries account_id, seniority and department, and chunks hold whole
+lead's creation. The chunk's lead columns carry account_id, seniority and department, and chunks hold whole
 accounts, so account points are the engine's.
 """
 
@@ -33,16 +34,16 @@ import numpy as np
 import pandas as pd
 
 from scoring.compiled import CompiledModel
-from scoring.engine import mql_thresholds, score_totals
+from scoring.engine import mql_thresholds_of_codes, score_totals
 from scoring.errors import SettingsError
-from scoring.matchers import ColumnCodes, with_email_domain
 from simulator._sampling import FloatArray, IntArray
 from simulator._scenario_time import has_volume_season
 from simulator.funnel import generate_funnel
+from simulator.lead_columns import DrawnLeadColumns
 from simulator.mql_timing import running_scores_of_arrays
 from simulator.queue_entry import QueueClock
 from simulator.reps import Rep, RoutingPolicy, rep_team
-from simulator.routing import compile_routing, route_arrays, vocabulary_codes
+from simulator.routing import coded_vocabulary, compile_routing, route_arrays
 from simulator.spec import FunnelSpec
 from simulator.speed_to_lead import SpeedToLead, speed_adjusted_propensity
 from simulator.vocabulary import EVENT_TYPES, SEGMENTS
@@ -126,15 +127,14 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
         tier_codes: policy tier codes of (top-tier MQL, other MQL).
     """
     funnel = generate_funnel(spec, np.random.default_rng(funnel_seed))
-    leads, draw = with_email_domain(funnel.leads), funnel.event_draw  # the domain parsed once, for both scorers
-    n = len(leads)
-    created_ns = leads["created_at"].to_numpy("datetime64[ns]").view(np.int64)
-    totals = score_totals(ColumnCodes(leads), draw.arrays(n),
-                          (spec.as_of.value - created_ns) / _DAY_NS, model)
-    threshold = mql_thresholds(leads, model)
+    columns, draw = DrawnLeadColumns(funnel), funnel.event_draw  # codes from the draws, shared by both scorers
+    n = len(columns)
+    created_ns = columns.created_ns
+    totals = score_totals(columns, draw.arrays(n), (spec.as_of.value - created_ns) / _DAY_NS, model)
+    threshold = mql_thresholds_of_codes(columns, model)
     event_ns = spec.as_of.value + draw.seconds * 10**9
-    running = running_scores_of_arrays(leads, draw.lead, event_ns, draw.type_code, list(EVENT_TYPES), draw.value,
-                                       model, start)
+    running = running_scores_of_arrays(columns, lambda: created_ns, draw.lead, event_ns, draw.type_code,
+                                       list(EVENT_TYPES), draw.value, model, start)
     clock = QueueClock(running, (created_ns - start.value) / 1e9, funnel.in_market,
                        float((spec.as_of - start) / pd.Timedelta(days=1)))
     entry = clock.entries(threshold, (totals.total >= threshold) & ~totals.suppressed(model))
@@ -146,7 +146,7 @@ def mql_arrivals(spec: FunnelSpec, model: CompiledModel, funnel_seed: np.random.
     base_wins = int((uniform[rest] < nurture).sum())
     hot = entry.hot(float(model.tier_mins[-1]), totals.total)[rows]
     tier = np.where(hot, tier_codes[0], tier_codes[1]).astype(np.int64)
-    segment = vocabulary_codes(leads["segment"].iloc[rows], SEGMENTS)
+    segment = coded_vocabulary(*columns.codes("segment"), SEGMENTS)[rows]
     n_events = int(draw.lead.size)
     return MQLArrivals(arrival, tier, segment, base[rows], uniform[rows], n, n_events, base_wins)
 

@@ -51,7 +51,9 @@ grouped numpy over each account's moments (one sort of the events by account and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import overload
 
 import numpy as np
@@ -194,20 +196,29 @@ def running_scores(leads: pd.DataFrame, events: pd.DataFrame, model: CompiledMod
     position = position[keep]
     at, type_code, type_names, value = _event_columns(events, keep)
     del keep
-    return running_scores_of_arrays(leads, position, at, type_code, type_names, value, model, origin)
+    return running_scores_of_arrays(ColumnCodes(with_email_domain(leads)), partial(_created_ns, leads), position, at,
+                                    type_code, type_names, value, model, origin)
 
 
-def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArray, type_code: IntArray,
-                             type_names: list[str], value: FloatArray, model: CompiledModel, origin: pd.Timestamp,
-                             ) -> RunningScores:
-    """`running_scores` on events given as arrays: lead position in `leads`, time (ns since the epoch, UTC),
-    type code into `type_names`, value (NaN for none); sorted by (position, time) or sorted here. The leads
-    frame needs account_id, seniority and department where the model has account signals, and created_at
-    then too (inactivity at query rows)."""
+def running_scores_of_arrays(columns: ColumnCodes, created_ns: Callable[[], IntArray], position: IntArray,
+                             at: IntArray, type_code: IntArray, type_names: list[str], value: FloatArray,
+                             model: CompiledModel, origin: pd.Timestamp) -> RunningScores:
+    """`running_scores` on leads and events given as arrays.
+
+    Args:
+        columns: the leads' columns (with email_domain where rules read it; account_id, seniority and
+            department where the model has account signals), e.g. `ColumnCodes(with_email_domain(leads))`
+            or a funnel's `DrawnLeadColumns`.
+        created_ns: returns each lead's creation in ns since the epoch (UTC); called only where the model has
+            account signals (inactivity at query rows).
+        position, at, type_code, value: per event, the lead's position in `columns`, the time (ns since the
+            epoch, UTC), a code into `type_names` and the value (NaN for none); sorted by (position, time) or
+            sorted here.
+        model, origin: as `running_scores`.
+    """
     if not np.all((np.diff(position) > 0) | ((np.diff(position) == 0) & (np.diff(at) >= 0))):
         order = np.lexsort((at, position))
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
-    columns = ColumnCodes(with_email_domain(leads))
     timeline = account_timeline(columns, position, at, type_code, type_names, model)
     starts, counts = segment_starts(position)
     lead_start = np.repeat(starts, counts)
@@ -219,7 +230,7 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
             qualifies = type_code == type_names.index(action.event)
             if action.min_value is not None:
                 qualifies &= value >= action.min_value
-            state, points_at_events = Qualifying.of(action, position, at, starts, lead_start, qualifies, len(leads))
+            state, points_at_events = Qualifying.of(action, position, at, starts, lead_start, qualifies, len(columns))
             qualifying.append(state)
             behaviour += points_at_events
     fit_raw, field_negative = per_lead_rules(columns, model)
@@ -234,7 +245,7 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
         last_of_moment = np.repeat(moment_ends, np.diff(np.r_[-1, moment_ends]))
         behaviour, negative = behaviour[last_of_moment], negative[last_of_moment]
 
-    no_points = np.zeros(len(leads))
+    no_points = np.zeros(len(columns))
     base_tenths = np.rint(combined(model, fit_raw, no_points, no_points, field_negative) * 10.0).astype(np.int64)
     del type_code, value
     account = np.zeros(at.size) if timeline is None else timeline.points_of(timeline.moment)
@@ -245,7 +256,7 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
         highs = Highs(model, own, own_slots, fit_raw, field_negative, base_tenths)
         query = query_rows(timeline, account_contribution(model, timeline.points), position, moment_ends, highs)
         del moment_ends
-        parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, _created_ns(leads)))
+        parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, created_ns()))
         del timeline, query, highs
     del qualifying
     return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),

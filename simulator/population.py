@@ -37,10 +37,14 @@ from simulator.vocabulary import DEPARTMENTS, INDUSTRIES, SEGMENTS, SENIORITIES,
 __all__ = [
     "Accounts",
     "Contacts",
+    "EmailDraw",
     "draw_accounts",
     "account_fit",
     "draw_contacts",
     "created_days",
+    "created_timestamps",
+    "email_addresses",
+    "lead_numbers",
     "leads_frame",
 ]
 
@@ -62,6 +66,22 @@ class Accounts:
 
 
 @dataclass(frozen=True, eq=False)
+class EmailDraw:
+    """The integer draws behind each lead's email address; the strings are built with the leads frame."""
+
+    first: IntArray
+    """Index into FIRST_NAMES."""
+    last: IntArray
+    """Index into LAST_NAMES."""
+    digits: IntArray
+    """1..999, appended to the local part of a free-mail address."""
+    free: IntArray
+    """Index into spec.free_mail_domains (used by free-mail leads)."""
+    rival: IntArray
+    """Index into spec.competitor_domains (used by competitors)."""
+
+
+@dataclass(frozen=True, eq=False)
 class Contacts:
     """Drawn leads before their timeline: one entry per lead, in lead-index order."""
 
@@ -75,7 +95,8 @@ class Contacts:
     is_free_mail: BoolArray
     fit: FloatArray
     """Latent lead fit: account fit + seniority + negative penalties + noise."""
-    email: np.ndarray
+    email: EmailDraw
+    """The draws of the email address (`email_addresses` builds the strings)."""
     source: IntArray
     owner: IntArray
     missing: dict[str, BoolArray]
@@ -155,19 +176,30 @@ def _committee_titles(spec: FunnelSpec, size: int, rng: np.random.Generator) -> 
     return out
 
 
-def _emails(spec: FunnelSpec, accounts: Accounts, account: IntArray, is_free_mail: BoolArray,
-            is_competitor: BoolArray, rng: np.random.Generator) -> np.ndarray:
-    """first.last@<account domain>, digits@free-mail, first.last@competitor; unique per lead."""
-    n = account.size
+def _email_draw(spec: FunnelSpec, n: int, rng: np.random.Generator) -> EmailDraw:
+    """Names, digits and free-mail / competitor domains of n email addresses (integer codes only)."""
+    first = rng.integers(len(FIRST_NAMES), size=n)
+    last = rng.integers(len(LAST_NAMES), size=n)
+    digits = rng.integers(1, 1000, size=n)
+    free = rng.integers(len(spec.free_mail_domains), size=n)
+    rival = rng.integers(len(spec.competitor_domains), size=n)
+    return EmailDraw(first=first, last=last, digits=digits, free=free, rival=rival)
+
+
+def email_addresses(spec: FunnelSpec, accounts: Accounts, contacts: Contacts) -> np.ndarray:
+    """first.last@<account domain>, first.last<digits>@free-mail, first.last@competitor; unique per lead
+    (a repeated address gets ".<lead number>" after its local part). Object array of str."""
+    draw, n = contacts.email, contacts.account.size
     text = StringDType()  # numpy's variable-width strings: concatenation runs in C, ~3x faster than "<U"
-    first = labels(FIRST_NAMES, rng.integers(len(FIRST_NAMES), size=n)).astype(text)
-    last = labels(LAST_NAMES, rng.integers(len(LAST_NAMES), size=n)).astype(text)
+    first = labels(FIRST_NAMES, draw.first).astype(text)
+    last = labels(LAST_NAMES, draw.last).astype(text)
     local = np.strings.add(np.strings.add(first, "."), last)
-    digits = rng.integers(1, 1000, size=n).astype(text)
-    local = np.where(is_free_mail, np.strings.add(local, digits), local)
-    free = labels(spec.free_mail_domains, rng.integers(len(spec.free_mail_domains), size=n)).astype(text)
-    rival = labels(spec.competitor_domains, rng.integers(len(spec.competitor_domains), size=n)).astype(text)
-    domain = np.where(is_competitor, rival, np.where(is_free_mail, free, accounts.domain[account].astype(text)))
+    digits = draw.digits.astype(text)
+    local = np.where(contacts.is_free_mail, np.strings.add(local, digits), local)
+    free = labels(spec.free_mail_domains, draw.free).astype(text)
+    rival = labels(spec.competitor_domains, draw.rival).astype(text)
+    domain = np.where(contacts.is_competitor, rival,
+                      np.where(contacts.is_free_mail, free, accounts.domain[contacts.account].astype(text)))
     email = np.strings.add(np.strings.add(local, "@"), domain)
     duplicated = pd.Series(email.astype(object)).duplicated().to_numpy()
     if duplicated.any():
@@ -179,7 +211,7 @@ def _emails(spec: FunnelSpec, accounts: Accounts, account: IntArray, is_free_mai
 
 def draw_contacts(spec: FunnelSpec, accounts: Accounts, committee_account: BoolArray,
                   rng: np.random.Generator) -> Contacts:
-    """Leads of the accounts: persona, negatives, email, source, owner, data gaps and latent fit."""
+    """Leads of the accounts: persona, negatives, email draws, source, owner, data gaps and latent fit."""
     n = spec.n_leads
     lead_weight = np.array([spec.segment_lead_weight[s] for s in SEGMENTS])[accounts.segment]
     weight = lead_weight * np.where(committee_account, spec.committee_lead_boost, 1.0)
@@ -205,7 +237,7 @@ def draw_contacts(spec: FunnelSpec, accounts: Accounts, committee_account: BoolA
     fit = (prior_fit + spec.free_mail_fit * is_free_mail + spec.competitor_fit * is_competitor
            + spec.fit_noise_sd * rng.standard_normal(n))
 
-    email = _emails(spec, accounts, account, is_free_mail, is_competitor, rng)
+    email = _email_draw(spec, n, rng)
     source = mix_codes(rng, spec.source_mix, SOURCES, n)
     owner = rng.integers(spec.n_owners, size=n).astype(np.int64)
     missing = {name: rng.random(n) < spec.missing_shares.get(name, 0.0)
@@ -247,24 +279,33 @@ def _campaigns(spec: FunnelSpec, created_at: pd.DatetimeIndex, source: IntArray)
     return str_take(names, codes.astype(np.int64))
 
 
+def created_timestamps(spec: FunnelSpec, created: FloatArray) -> pd.DatetimeIndex:
+    """created_at per lead (datetime64[us, UTC]): as_of plus `created` days, rounded to whole seconds."""
+    return timestamps(spec.as_of, day_seconds(created))
+
+
+def lead_numbers(accounts: Accounts, contacts: Contacts, column: str) -> FloatArray:
+    """Per lead, its account's `column` ("employees" or "annual_revenue") as float64, NaN where blanked."""
+    values = accounts.frame[column].to_numpy()[contacts.account].astype(np.float64)
+    return np.where(contacts.missing[column], np.nan, values)
+
+
 def leads_frame(spec: FunnelSpec, accounts: Accounts, contacts: Contacts, created: FloatArray,
                 lead_ids: np.ndarray) -> pd.DataFrame:
     """The canonical leads frame (LEAD_COLUMNS); firmographics copied from the account, some blanked."""
     acc = contacts.account
-    created_at = timestamps(spec.as_of, day_seconds(created))
-    employees = accounts.frame["employees"].to_numpy()[acc].astype(np.float64)
-    revenue = accounts.frame["annual_revenue"].to_numpy()[acc].astype(np.float64)
+    created_at = created_timestamps(spec, created)
     missing = contacts.missing
     return pd.DataFrame({
         "lead_id": str_take(lead_ids, np.arange(lead_ids.size)),
         "account_id": str_take(accounts.frame["account_id"].to_numpy(), acc),
-        "email": str_series(contacts.email),
+        "email": str_series(email_addresses(spec, accounts, contacts)),
         "title": str_take([t[0] for t in spec.titles], contacts.title, missing["title"]),
         "seniority": str_take(SENIORITIES, contacts.seniority),
         "department": str_take(DEPARTMENTS, contacts.department),
         "industry": str_take(INDUSTRIES, accounts.industry[acc], missing["industry"]),
-        "employees": np.where(missing["employees"], np.nan, employees),
-        "annual_revenue": np.where(missing["annual_revenue"], np.nan, revenue),
+        "employees": lead_numbers(accounts, contacts, "employees"),
+        "annual_revenue": lead_numbers(accounts, contacts, "annual_revenue"),
         "country": str_take(accounts.frame["country"].to_numpy(), acc),
         "source": str_take(SOURCES, contacts.source),
         "campaign": _campaigns(spec, created_at, contacts.source),

@@ -27,7 +27,7 @@ from simulator.reps import Rep, RoutingPolicy
 from simulator.vocabulary import SEGMENTS
 
 __all__ = ["ROUTING_COLUMNS", "RoutedArrays", "RoutingPlan", "RoutingSummary", "compile_routing", "route",
-           "route_arrays", "routing_summary", "vocabulary_codes"]
+           "route_arrays", "routing_summary", "coded_vocabulary", "vocabulary_codes"]
 
 ROUTING_COLUMNS: tuple[str, ...] = (
     "lead_id", "tier", "routed", "worked", "rep_id", "first_touch_at", "queue_hours", "sla_breached",
@@ -245,6 +245,11 @@ def _seconds_after(start: pd.Timestamp, at: pd.Series) -> FloatArray:
 def vocabulary_codes(values: pd.Series, vocabulary: tuple[str, ...]) -> IntArray:
     """Index of each value in `vocabulary`, -1 for NaN or a value not in it (factorises once, maps uniques)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return coded_vocabulary(codes, uniques, vocabulary)
+
+
+def coded_vocabulary(codes: np.ndarray, uniques: np.ndarray, vocabulary: tuple[str, ...]) -> IntArray:
+    """`vocabulary_codes` of already factorised values (codes, -1 for NaN, into `uniques`)."""
     lookup = {v: i for i, v in enumerate(vocabulary)}
     mapped = np.array([lookup.get(u, -1) for u in uniques] + [-1], dtype=np.int64)
     return mapped[np.asarray(codes, dtype=np.int64)]

@@ -74,6 +74,21 @@ def test_same_seed_gives_identical_frames() -> None:
         pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
 
 
+def test_frames_built_on_first_use_do_not_depend_on_build_order_or_touch_the_generator() -> None:
+    """The frames are built lazily from the draws: built in opposite orders they agree, and building them
+    draws nothing more from the caller's generator (every draw happened inside generate_funnel)."""
+    spec = FunnelSpec(n_leads=3_000)
+    names = ("leads", "events", "outcomes", "latent")
+    rng_first, rng_second = np.random.default_rng(42), np.random.default_rng(42)
+    first, second = generate_funnel(spec, rng_first), generate_funnel(spec, rng_second)
+    state = rng_first.bit_generator.state
+    built_first = {name: getattr(first, name) for name in names}
+    built_second = {name: getattr(second, name) for name in reversed(names)}
+    assert rng_first.bit_generator.state == state == rng_second.bit_generator.state
+    for name in names:
+        pd.testing.assert_frame_equal(built_first[name], built_second[name])
+
+
 def test_different_seeds_give_different_frames() -> None:
     spec = FunnelSpec(n_leads=3_000)
     first = generate_funnel(spec, np.random.default_rng(1))

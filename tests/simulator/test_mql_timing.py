@@ -25,6 +25,7 @@ from simulator.mql_timing import (
     running_scores,
     running_scores_of_arrays,
 )
+from simulator.lead_columns import DrawnLeadColumns
 from simulator.scenario import load_scenario, scenario_funnel
 from simulator.vocabulary import EVENT_TYPES as EVENT_TYPES_OF_FUNNELS
 from tests.conftest import AS_OF, random_funnel
@@ -115,12 +116,14 @@ def test_without_an_account_or_a_signal_the_rows_are_those_without_the_account_p
 
 
 def test_the_array_entry_point_gives_the_frame_entry_points_rows() -> None:
-    """Chunked runs pass a generated funnel's event arrays; the rows are those of its events frame."""
+    """Chunked runs pass a generated funnel's event arrays and drawn lead columns; the rows are its frames'."""
     model = _model("candidate")
     funnel = generate_funnel(FunnelSpec(n_leads=400, history_days=60, as_of=AS_OF), np.random.default_rng(9))
     draw = funnel.event_draw
-    arrays = running_scores_of_arrays(funnel.leads, draw.lead, AS_OF.value + draw.seconds * 10**9, draw.type_code,
-                                      list(EVENT_TYPES_OF_FUNNELS), draw.value, model, ORIGIN)
+    columns = DrawnLeadColumns(funnel)
+    arrays = running_scores_of_arrays(columns, lambda: columns.created_ns, draw.lead,
+                                      AS_OF.value + draw.seconds * 10**9, draw.type_code, list(EVENT_TYPES_OF_FUNNELS),
+                                      draw.value, model, ORIGIN)
     frames = running_scores(funnel.leads, funnel.events, model, ORIGIN)
     assert (~frames.own).sum() > 0
     for name in ("lead", "at", "own", "unrounded", "account", "peak"):
