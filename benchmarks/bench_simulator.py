@@ -2,8 +2,9 @@
 -> route -> speed-to-lead outcome) against the same funnel written as a SimPy process model, measured in the
 same run on a small funnel; then the vectorised pipeline alone at 1M leads x 90 days (and, with --big, 10M).
 
-The SimPy model simulates the funnel drawn by the same `generate_funnel` call (same seed): one process per
-lead that arrives at created_at, waits (simpy timeouts) for each of its behaviour events, keeps a running
+The SimPy model simulates the funnel drawn by the same `generate_funnel` call (same seed), reading the same
+arrays as the vectorised path (the event draw and the lead columns coded from the draws, no frames): one
+process per lead that arrives at created_at, waits (simpy timeouts) for each of its behaviour events, keeps a running
 score (the model's fit points plus each action's points, decayed per event with the model's own decay
 curve), becomes an MQL when the score reaches the lead's threshold, then requests a first touch from one
 SDR pool (simpy.PriorityResource, tier A before B; working hours 9-17 UTC on weekdays held by shift
@@ -40,15 +41,17 @@ sys.path.insert(0, str(ROOT))
 
 from scoring import compile_model, load_model  # noqa: E402
 from scoring.compiled import CompiledModel  # noqa: E402
-from scoring.event_arrays import lead_positions  # noqa: E402
-from scoring.matchers import ColumnCodes, matcher_masks, with_email_domain  # noqa: E402
+from scoring.engine import mql_thresholds_of_codes  # noqa: E402
+from scoring.matchers import matcher_masks  # noqa: E402
 from simulator.arrivals import synthetic_arrivals  # noqa: E402
 from simulator.chunked import ChunkedResult, chunk_seeds, simulate_in_chunks, sized_team  # noqa: E402
 from simulator.funnel import generate_funnel  # noqa: E402
+from simulator.lead_columns import DrawnLeadColumns  # noqa: E402
 from simulator.reps import RoutingPolicy, rep_team  # noqa: E402
 from simulator.routing import compile_routing, route, routing_summary  # noqa: E402
 from simulator.spec import FunnelSpec  # noqa: E402
 from simulator.speed_to_lead import SpeedToLead, speed_adjusted_propensity, won_after_routing  # noqa: E402
+from simulator.vocabulary import EVENT_TYPES  # noqa: E402
 
 POLICY = RoutingPolicy(tier_roles={"A": ("sdr",), "B": ("sdr",)}, overflow_roles=())
 """One SDR pool works hot and warm MQLs: the queue both models implement."""
@@ -114,18 +117,17 @@ def simpy_funnel(spec: FunnelSpec, model: CompiledModel, sdrs: int, seed: int) -
 
     start = routing_start(spec)
     horizon = (float((spec.as_of - start) / pd.Timedelta(days=1)) + TAIL_DAYS) * DAY
-    leads, events = funnel.leads, funnel.events
-    n = len(leads)
-    created = ((leads["created_at"].to_numpy("datetime64[ns]").view(np.int64) - start.value) / 1e9).tolist()
-    fit_points = (matcher_masks(ColumnCodes(with_email_domain(leads)), model.fit_rules).astype(np.float64)
+    columns, draw = DrawnLeadColumns(funnel), funnel.event_draw  # the arrays the vectorised path reads too
+    n = len(columns)
+    created = ((columns.created_ns - start.value) / 1e9).tolist()
+    fit_points = (matcher_masks(columns, model.fit_rules).astype(np.float64)
                   @ np.array([r.points for r in model.fit_rules])).tolist()
-    threshold = leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).tolist()
+    threshold = mql_thresholds_of_codes(columns, model).tolist()
     top_min = float(model.tier_mins[-1])
-    position = lead_positions(leads["lead_id"], events["lead_id"])
-    at = ((events["at"].to_numpy("datetime64[ns]").view(np.int64) - start.value) / 1e9).tolist()
-    types = events["type"].tolist()
-    values = events["value"].tolist()
-    bounds = np.searchsorted(position, np.arange(n + 1)).tolist()  # events are sorted by (lead, time)
+    at = (draw.seconds + (spec.as_of.value - start.value) / 1e9).tolist()
+    types = [EVENT_TYPES[c] for c in draw.type_code.tolist()]
+    values = draw.value.tolist()
+    bounds = np.searchsorted(draw.lead, np.arange(n + 1)).tolist()  # events are sorted by (lead, time)
     actions: dict[str, list[Any]] = {}
     for a in model.actions:
         actions.setdefault(a.event, []).append(a)
