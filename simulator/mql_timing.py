@@ -63,7 +63,14 @@ from scoring.inputs import as_utc, utc_timestamps
 from scoring.matchers import ColumnCodes, with_email_domain
 from simulator._account_timeline import account_timeline
 from simulator._query_rows import SLOTS, Highs, RowParts, Rows, query_rows, query_scores
-from simulator._running_points import Qualifying, account_contribution, combined, per_lead_rules, segment_starts
+from simulator._running_points import (
+    LeadEvents,
+    account_contribution,
+    behaviour_at_events,
+    combined,
+    negative_at_events,
+    per_lead_rules,
+)
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["RunningScores", "first_crossing", "mql_arrival_seconds", "running_scores", "running_scores_of_arrays"]
@@ -208,26 +215,11 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
     columns = ColumnCodes(with_email_domain(leads))
     timeline = account_timeline(columns, position, at, type_code, type_names, model)
-    starts, counts = segment_starts(position)
-    lead_start = np.repeat(starts, counts)
-
-    behaviour = np.zeros(at.size)
-    qualifying = []
-    for action in model.actions:
-        if action.event in type_names:
-            qualifies = type_code == type_names.index(action.event)
-            if action.min_value is not None:
-                qualifies &= value >= action.min_value
-            state, points_at_events = Qualifying.of(action, position, at, starts, lead_start, qualifies, len(leads))
-            qualifying.append(state)
-            behaviour += points_at_events
+    events = LeadEvents.of(position, at, type_code, type_names, len(leads))
+    qualifying, behaviour = behaviour_at_events(model, events, value)
     fit_raw, field_negative = per_lead_rules(columns, model)
-    negative = field_negative[position]
-    for _label, event, points in model.negative_events:
-        if event in type_names:
-            flagged = np.where(type_code == type_names.index(event), np.arange(at.size), -1)
-            negative += np.where(np.maximum.accumulate(flagged) >= lead_start, points, 0.0)
-    del lead_start
+    negative = negative_at_events(model, events, field_negative)
+    del events
     moment_ends = np.flatnonzero(np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True])
     if moment_ends.size < at.size:  # events at one moment all count from that moment: take the last one's
         last_of_moment = np.repeat(moment_ends, np.diff(np.r_[-1, moment_ends]))
