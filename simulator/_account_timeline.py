@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from scoring.account import department_matches, seniority_weights
-from scoring.compiled import CompiledModel
+from scoring.compiled import CompiledModel, CompiledSignal
 from scoring.matchers import ColumnCodes
+from simulator._running_points import index_ranges, segment_starts
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["AccountTimeline", "account_timeline"]
@@ -110,37 +111,54 @@ def _heavier_before(account: IntArray, weight: FloatArray) -> IntArray:
 
 
 def _by_account_then_time(account: IntArray, at: IntArray) -> IntArray:
-    """The order of events by (account, time): one argsort of an int64 key, account x time in units just coarse
-    enough to fit (whole nanoseconds for short histories), checked; np.lexsort when a unit merged times."""
+    """The order of events by (account, time), ties in any order: one argsort of an int64 key, account x time in
+    units just coarse enough to fit (whole nanoseconds for short histories), checked; np.lexsort when a unit
+    merged times. Fastest when the events come nearly in that order (each account's contacts together)."""
     if not at.size:
         return np.zeros(0, dtype=np.int64)
     since = at - at.min()
     span = int(since.max()) + 1
     unit = max(1, -(-span * (int(account.max()) + 1) // 2**62))
     order = np.argsort(account * (span // unit + 1) + (since // unit if unit > 1 else since))
-    account, at = account[order], at[order]
-    if unit > 1 and not np.all((account[1:] > account[:-1]) | (at[1:] >= at[:-1])):
-        return np.lexsort((at, account))
+    if unit > 1:
+        account, at = account[order], at[order]
+        if not np.all((account[1:] > account[:-1]) | (at[1:] >= at[:-1])):
+            return np.lexsort((at, account))
     return order
+
+
+def _contacts_together(lead_account: IntArray, position: IntArray) -> IntArray:
+    """The events of leads with an account (sorted by lead, time), each account's contacts' events together
+    (accounts in order, each contact's events in time order): nearly sorted by (account, time)."""
+    starts, counts = segment_starts(position)
+    account = lead_account[position[starts]]
+    order = np.argsort(account)
+    order = order[account[order] >= 0]
+    return index_ranges(starts[order], counts[order])
 
 
 class _Moments:
     """Events of leads with an account, sorted by (account, time), grouped into moments."""
 
     def __init__(self, lead_account: IntArray, position: IntArray, at: IntArray) -> None:
-        account = lead_account[position]
-        if (lead_account >= 0).all():
-            self.order = _by_account_then_time(account, at)
-        else:
-            rows = np.flatnonzero(account >= 0)
-            self.order = rows[_by_account_then_time(account[rows], at[rows])]
-        account, when = account[self.order], at[self.order]
+        together = _contacts_together(lead_account, position)
+        lead = position[together]
+        account, when = lead_account[lead], at[together]
+        order = _by_account_then_time(account, when)
+        self.order = together[order]
+        """Per event of a lead with an account, sorted by (account, time) (ties in any order): its index."""
+        self.lead = lead[order]
+        """Per event in `order`: its lead position."""
+        account, when = account[order], when[order]
+        del together, order, lead
         new = np.r_[True, (account[1:] != account[:-1]) | (when[1:] != when[:-1])]
         starts = np.flatnonzero(new)
         self.of_sorted = np.cumsum(new) - 1
         """Per event in `order`: its moment."""
+        self.when = when
+        """Per event in `order`: its time, ns."""
         self.account, self.at = account[starts], when[starts]
-        del account, when, new, starts
+        del account, new, starts
         starts_of_account = np.flatnonzero(np.r_[True, self.account[1:] != self.account[:-1]])
         span = np.diff(np.r_[starts_of_account, self.account.size])
         self.end = np.repeat(starts_of_account + span, span)
@@ -277,6 +295,33 @@ def _within_accounts(change: FloatArray, account: IntArray) -> FloatArray:
     return total - np.repeat(before, np.diff(np.r_[first, account.size]), axis=0)
 
 
+class _Selected:
+    """The events an "event" or "department" signal selects, as indices into the moments' order."""
+
+    def __init__(self, moments: _Moments, type_code: IntArray, type_names: list[str], weight: FloatArray,
+                 columns: ColumnCodes) -> None:
+        self.moments, self.type_code, self.type_names, self.columns = moments, type_code, type_names, columns
+        self.lead_weight = weight
+
+    @cached_property
+    def weight(self) -> FloatArray:
+        """Per event in the moments' order: its lead's seniority weight."""
+        return self.lead_weight[self.moments.lead]
+
+    @cached_property
+    def _type_code(self) -> IntArray:
+        """Per event in the moments' order: its type code."""
+        return self.type_code[self.moments.order]
+
+    def events(self, signal: CompiledSignal) -> IntArray:
+        """Indices into the moments' order of the events the signal selects, in order."""
+        if signal.kind == "event":
+            if signal.event not in self.type_names:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(self._type_code == self.type_names.index(signal.event))
+        return np.flatnonzero(department_matches(self.columns, signal.department)[self.moments.lead])
+
+
 def account_timeline(columns: ColumnCodes, position: IntArray, at: IntArray, type_code: IntArray,
                      type_names: list[str], model: CompiledModel) -> AccountTimeline | None:
     """Raw account points at every moment of every account, or None when no account point can ever count
@@ -298,16 +343,12 @@ def account_timeline(columns: ColumnCodes, position: IntArray, at: IntArray, typ
     window_ns = _window_ns(model.account_window_days)
     engagement = None
     points = np.zeros(moments.size)
+    selected = _Selected(moments, type_code, type_names, weight, columns)
     for signal in model.signals:
         if signal.kind in ("event", "department"):
-            if signal.kind == "event":
-                code = type_names.index(signal.event) if signal.event in type_names else -2
-                event = np.flatnonzero(type_code == code)
-            else:
-                event = np.flatnonzero(department_matches(columns, signal.department)[position])
-            event = event[row_moment[event] >= 0]
-            event = event[np.argsort(row_moment[event], kind="stable")]
-            strength = _strongest(moments, row_moment[event], weight[position[event]], at[event], window_ns, model)
+            event = selected.events(signal)
+            strength = _strongest(moments, moments.of_sorted[event], selected.weight[event], moments.when[event],
+                                  window_ns, model)
         else:
             if engagement is None:
                 engagement = _Engagement(moments, lead_account, position, at, window_ns, row_moment)

@@ -20,7 +20,7 @@ import numpy as np
 
 from scoring.compiled import CompiledModel
 from simulator._account_timeline import AccountTimeline
-from simulator._running_points import DAY_NS, Qualifying, after_inactivity, combined, pillar
+from simulator._running_points import DAY_NS, Qualifying, after_inactivity, behaviour_at, combined, pillar
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["SLOTS", "Highs", "QueryRows", "RowParts", "Rows", "query_rows", "query_scores"]
@@ -254,16 +254,13 @@ def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeli
     upper = combined(model, highs.fit_raw[lead], np.where(has, own.behaviour[last], 0.0), account, negative)
     keep = np.flatnonzero(np.rint(upper * 10.0).astype(np.int64)
                           > np.where(has, highs.highest[last], highs.base_tenths[lead]))
-    keep = keep[np.argsort(lead[keep] * (timeline.account.size + 1) + query.moment[keep])]
+    keep = keep[np.argsort(lead[keep] * (timeline.account.size + 1) + query.moment[keep], kind="stable")]  # sorted runs
     lead, account, negative, after, has = lead[keep], account[keep], negative[keep], after[keep], has[keep]
     at = timeline.at[query.moment[keep]]
     rows = np.flatnonzero(has)
     when, event = at[rows], after[rows]
-    with_events = np.zeros(rows.size)
-    for state in qualifying:
-        with_events += state.points(when, event)
     behaviour = np.zeros(at.size)
-    behaviour[rows] = with_events
+    behaviour[rows] = behaviour_at(qualifying, when, event)
     since_event = np.full(at.size, np.inf)
     since_event[rows] = (when - own.at[event]) / DAY_NS
     silent = np.minimum(since_event, np.maximum((at - created_ns[lead]) / DAY_NS, 0.0))

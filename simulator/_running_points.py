@@ -13,8 +13,8 @@ from scoring.compiled import CompiledAction, CompiledModel
 from scoring.matchers import ColumnCodes, matcher_masks
 from simulator._sampling import FloatArray, IntArray
 
-__all__ = ["DAY_NS", "LeadEvents", "Qualifying", "account_contribution", "after_inactivity", "behaviour_at_events",
-           "combined", "index_ranges", "negative_at_events", "per_lead_rules", "pillar", "segment_starts"]
+__all__ = ["DAY_NS", "LeadEvents", "Qualifying", "account_contribution", "after_inactivity", "behaviour_at",
+           "behaviour_at_events", "combined", "index_ranges", "negative_at_events", "per_lead_rules", "pillar", "segment_starts"]
 
 DAY_NS = 86_400 * 10**9
 
@@ -43,6 +43,8 @@ class LeadEvents:
     """Per lead with events: its first event."""
     counts: IntArray
     """Per lead with events: its events."""
+    lead_start: IntArray
+    """Per lead position: its first event (0 for a lead without events)."""
     lead_end: IntArray
     """Per lead position: one past its last event (0 for a lead without events)."""
     type_code: IntArray
@@ -54,9 +56,10 @@ class LeadEvents:
            ) -> LeadEvents:
         """From per-event lead position, time (ns) and type code into `type_names`, sorted by (lead, time)."""
         starts, counts = segment_starts(lead)
-        lead_end = np.zeros(n_leads, dtype=np.int64)
+        lead_start, lead_end = np.zeros(n_leads, dtype=np.int64), np.zeros(n_leads, dtype=np.int64)
+        lead_start[lead[starts]] = starts
         lead_end[lead[starts]] = starts + counts
-        return cls(lead, at, starts, counts, lead_end, type_code, type_names)
+        return cls(lead, at, starts, counts, lead_start, lead_end, type_code, type_names)
 
     @cached_property
     def _by_type(self) -> tuple[IntArray, IntArray]:
@@ -88,15 +91,21 @@ class LeadEvents:
 
 
 def _multiplicative_points(action: CompiledAction, q_at: IntArray, starts: IntArray, counts: IntArray,
-                           ) -> FloatArray:
+                           rank: IntArray) -> FloatArray:
     """Points of one action at each of its qualifying events (sorted by lead, time; each lead's run from
-    `starts`, `counts` long), evaluated at that event.
+    `starts`, `counts` long; `rank` within it), evaluated at that event.
 
     V_n = p + f * d(t_n - t_(n-1)) * V_(n-1) - [n >= m] p * f**m * d(t_n - t_(n-m)), rank by rank (the n-th
     qualifying event of every lead at once), for a multiplicative decay curve d.
     """
     p, f, m = action.points, action.repeat_factor, action.max_repeats
     value = np.full(q_at.size, p, dtype=np.float64)
+    later = np.flatnonzero(rank >= 1)  # the factors of every rank at once, as the loop would take them
+    carried = np.empty(q_at.size)
+    carried[later] = f * action.decay((q_at[later] - q_at[later - 1]) / DAY_NS)
+    capped = later[rank[later] >= m]
+    dropped = np.empty(q_at.size)
+    dropped[capped] = p * f**m * action.decay((q_at[capped] - q_at[capped - m]) / DAY_NS)
     longest_first = -counts
     if counts.size and counts.max() < 2**15:
         longest_first = longest_first.astype(np.int16)  # a radix sort, the same stable order
@@ -104,10 +113,9 @@ def _multiplicative_points(action: CompiledAction, q_at: IntArray, starts: IntAr
     first, longest = starts[order], counts[order]
     for r in range(1, int(counts.max(initial=0))):
         idx = first[: np.searchsorted(-longest, -r, side="left")] + r
-        carried = f * action.decay((q_at[idx] - q_at[idx - 1]) / DAY_NS)
-        value[idx] = p + carried * value[idx - 1]
+        value[idx] = p + carried[idx] * value[idx - 1]
         if r >= m:
-            value[idx] -= p * f**m * action.decay((q_at[idx] - q_at[idx - m]) / DAY_NS)
+            value[idx] -= dropped[idx]
     return value
 
 
@@ -162,28 +170,17 @@ class Qualifying:
         with a repeat factor or a curve; None for a plain count or step decay)."""
         action = self.action
         if action.decay_kind == "exponential" or (action.decay_kind == "none" and action.repeat_factor != 1.0):
-            return _multiplicative_points(action, self.at, *self._runs)
+            return _multiplicative_points(action, self.at, *self._runs, self.rank)
         return None
-
-    @cached_property
-    def latest(self) -> IntArray:
-        """Per event: its lead's latest qualifying event up to it (index into this action's), -1 for none."""
-        out = np.full(self.events.lead.size, -1, dtype=np.int64)
-        out[index_ranges(self.event, self.span)] = np.repeat(np.arange(self.event.size), self.span)
-        return out
 
     def at_events(self) -> tuple[IntArray, FloatArray]:
         """(the events from each lead's first qualifying one on, the action's points at each): 0 elsewhere."""
-        rows = index_ranges(self.event, self.span)
-        action, carried = self.action, self.carried
-        if carried is None and action.decay_kind == "none":
-            return rows, np.repeat(action.points * np.minimum(self.rank + 1, action.max_repeats), self.span)
-        if carried is None:
-            return rows, self._points(self.events.at[rows], np.repeat(np.arange(self.event.size), self.span))
-        out = np.repeat(carried, self.span)
-        if action.decay_kind == "exponential":
-            out *= action.decay((self.events.at[rows] - np.repeat(self.at, self.span)) / DAY_NS)
-        return rows, out
+        latest = np.repeat(np.arange(self.event.size), self.span)
+        rows = (self.event - (np.cumsum(self.span) - self.span))[latest]
+        rows += np.arange(rows.size)
+        if self.carried is None and self.action.decay_kind == "none":
+            return rows, (self.action.points * np.minimum(self.rank + 1, self.action.max_repeats))[latest]
+        return rows, self.points(self.events.at[rows], latest)
 
     def is_count(self) -> bool:
         """A plain count: p per qualifying event, up to max_repeats."""
@@ -193,16 +190,16 @@ class Qualifying:
         """Per qualifying event of a plain count: what it adds to its lead's points (p within the cap, else 0)."""
         return np.where(self.rank < self.action.max_repeats, self.action.points, 0.0)
 
-    def points(self, when: IntArray, rows: IntArray) -> FloatArray:
-        """Points at times `when` of the lead of each event `rows`, counting its qualifying events up to that
-        event: exact when none of the lead's events lies between it and `when`."""
-        latest = self.latest[rows]
-        has = np.flatnonzero(latest >= 0)
-        out = np.zeros(when.size)
-        out[has] = self._points(when[has], latest[has])
-        return out
+    def latest_of(self, rows: IntArray, first: IntArray) -> tuple[IntArray, IntArray]:
+        """(which of `rows` (events, in order, for speed) have a qualifying event of their lead up to them, the
+        latest one of each: index into this action's); `first`: per row, its lead's first event."""
+        latest = np.searchsorted(self.event, rows, side="right") - 1  # the latest of any lead
+        own = latest >= 0
+        own[own] = self.event[latest[own]] >= first[own]
+        has = np.flatnonzero(own)
+        return has, latest[has]
 
-    def _points(self, when: IntArray, latest: IntArray) -> FloatArray:
+    def points(self, when: IntArray, latest: IntArray) -> FloatArray:
         """Points at times `when` of leads whose latest qualifying event is `latest` (index into this action's)."""
         action = self.action
         p, f = action.points, action.repeat_factor
@@ -285,6 +282,20 @@ def negative_at_events(model: CompiledModel, events: LeadEvents, field_negative:
     return negative
 
 
+def behaviour_at(qualifying: list[Qualifying], when: IntArray, rows: IntArray) -> FloatArray:
+    """Behaviour points (before inactivity) at times `when` of the leads of events `rows` (in order, for speed),
+    from their qualifying events up to those events, summed in model order: exact when none of a lead's events
+    lies between its row and `when`."""
+    out = np.zeros(when.size)
+    if qualifying:
+        events = qualifying[0].events
+        first = events.lead_start[events.lead[rows]]
+        for state in qualifying:
+            has, latest = state.latest_of(rows, first)
+            out[has] += state.points(when[has], latest)
+    return out
+
+
 def per_lead_rules(columns: ColumnCodes, model: CompiledModel) -> tuple[FloatArray, FloatArray]:
     """(raw fit points, negative field-rule points) per lead, with the engine's matchers (`columns` of the
     leads with their email_domain)."""
@@ -298,27 +309,43 @@ def per_lead_rules(columns: ColumnCodes, model: CompiledModel) -> tuple[FloatArr
     return fit, negative
 
 
-def pillar(raw: FloatArray, max_points: float) -> FloatArray:
-    return np.clip(raw / max_points, 0.0, 1.0) * 100.0
+def pillar(raw: FloatArray, max_points: float, weight: float = 1.0) -> FloatArray:
+    """weight x the 0-100 pillar of raw points (a new array)."""
+    out = raw / max_points
+    np.clip(out, 0.0, 1.0, out=out)
+    out *= 100.0
+    if weight != 1.0:
+        out *= weight
+    return out
 
 
 def combined(model: CompiledModel, fit_raw: FloatArray, behaviour: FloatArray, account: FloatArray,
-              negative: FloatArray) -> FloatArray:
-    """clip(blended + negative, 0, 100) as score_totals() combines pillars (raw points in)."""
+             negative: FloatArray, lead: IntArray | None = None) -> FloatArray:
+    """clip(blended + negative, 0, 100) as score_totals() combines pillars (raw points in); `fit_raw` per lead
+    and `lead` per row, when given (the fit term is then taken per lead once)."""
     if model.combine == "sum":
-        blended = fit_raw + behaviour + account
+        if lead is None:
+            blended = fit_raw + behaviour
+        else:
+            blended = fit_raw[lead]
+            blended += behaviour
+        blended += account
     else:
         w_fit, w_behaviour, w_account = model.weights
-        blended = w_fit * pillar(fit_raw, model.fit_max) + w_behaviour * pillar(behaviour, model.behaviour_max) \
-            + w_account * pillar(account, model.account_max)
-    return np.clip(blended + negative, 0.0, 100.0)
+        blended = pillar(fit_raw, model.fit_max, w_fit)
+        if lead is not None:
+            blended = blended[lead]
+        blended += pillar(behaviour, model.behaviour_max, w_behaviour)
+        blended += pillar(account, model.account_max, w_account)
+    blended += negative
+    return np.clip(blended, 0.0, 100.0, out=blended)
 
 
 def account_contribution(model: CompiledModel, account: FloatArray) -> FloatArray:
     """What raw account points add to the blended score: themselves (sum) or the weighted 0-100 pillar."""
     if model.combine == "sum":
         return account
-    return model.weights[2] * pillar(account, model.account_max)
+    return pillar(account, model.account_max, model.weights[2])
 
 
 def after_inactivity(model: CompiledModel, behaviour: FloatArray, silent: FloatArray) -> FloatArray:

@@ -220,16 +220,19 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
     fit_raw, field_negative = per_lead_rules(columns, model)
     negative = negative_at_events(model, events, field_negative)
     del events
-    moment_ends = np.flatnonzero(np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True])
+    is_end = np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True]
+    moment_ends = np.flatnonzero(is_end)
     if moment_ends.size < at.size:  # events at one moment all count from that moment: take the last one's
-        last_of_moment = np.repeat(moment_ends, np.diff(np.r_[-1, moment_ends]))
-        behaviour, negative = behaviour[last_of_moment], negative[last_of_moment]
+        tied = np.flatnonzero(~is_end)
+        last_of_moment = moment_ends[np.searchsorted(moment_ends, tied)]
+        behaviour[tied], negative[tied] = behaviour[last_of_moment], negative[last_of_moment]
+    del is_end
 
     no_points = np.zeros(len(leads))
     base_tenths = np.rint(combined(model, fit_raw, no_points, no_points, field_negative) * 10.0).astype(np.int64)
     del type_code, value
     account = np.zeros(at.size) if timeline is None else timeline.points_of(timeline.moment)
-    unrounded = combined(model, fit_raw[position], behaviour, account, negative)
+    unrounded = combined(model, fit_raw, behaviour, account, negative, position)
     own = Rows(position, at, behaviour, account, negative, unrounded, np.zeros(at.size, dtype=bool))
     parts, own_slots = RowParts(own), own.slots()
     if timeline is not None:
