@@ -44,9 +44,9 @@ class LeadEvents:
     counts: IntArray
     """Per lead with events: its events."""
     lead_start: IntArray
-    """Per lead position: its first event (0 for a lead without events)."""
+    """Per lead position: its first event (for a lead without events, where its events would be)."""
     lead_end: IntArray
-    """Per lead position: one past its last event (0 for a lead without events)."""
+    """Per lead position: one past its last event (`lead_start` for a lead without events)."""
     type_code: IntArray
     """Per event: code into `type_names`, -1 for none."""
     type_names: list[str]
@@ -56,9 +56,11 @@ class LeadEvents:
            ) -> LeadEvents:
         """From per-event lead position, time (ns) and type code into `type_names`, sorted by (lead, time)."""
         starts, counts = segment_starts(lead)
-        lead_start, lead_end = np.zeros(n_leads, dtype=np.int64), np.zeros(n_leads, dtype=np.int64)
-        lead_start[lead[starts]] = starts
-        lead_end[lead[starts]] = starts + counts
+        lead_end = np.zeros(n_leads, dtype=np.int64)
+        lead_end[lead[starts]] = counts
+        np.cumsum(lead_end, out=lead_end)
+        lead_start = lead_end.copy()
+        lead_start[lead[starts]] -= counts
         return cls(lead, at, starts, counts, lead_start, lead_end, type_code, type_names)
 
     @cached_property

@@ -214,12 +214,11 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
         order = np.lexsort((at, position))
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
     columns = ColumnCodes(with_email_domain(leads))
-    timeline = account_timeline(columns, position, at, type_code, type_names, model)
     events = LeadEvents.of(position, at, type_code, type_names, len(leads))
+    timeline = account_timeline(columns, events, model)
     qualifying, behaviour = behaviour_at_events(model, events, value)
     fit_raw, field_negative = per_lead_rules(columns, model)
     negative = negative_at_events(model, events, field_negative)
-    del events
     is_end = np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True]
     moment_ends = np.flatnonzero(is_end)
     if moment_ends.size < at.size:  # events at one moment all count from that moment: take the last one's
@@ -237,10 +236,11 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
     parts, own_slots = RowParts(own), own.slots()
     if timeline is not None:
         highs = Highs(model, own, own_slots, fit_raw, field_negative, base_tenths)
-        query = query_rows(timeline, account_contribution(model, timeline.points), position, moment_ends, highs)
+        query = query_rows(timeline, account_contribution(model, timeline.points), events, moment_ends, highs)
         del moment_ends
         parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, _created_ns(leads)))
         del timeline, query, highs
+    del events
     del qualifying
     return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),
                          origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
