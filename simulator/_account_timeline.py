@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from scoring.account import department_matches, seniority_weights
-from scoring.compiled import CompiledModel
+from scoring.compiled import CompiledModel, CompiledSignal
 from scoring.matchers import ColumnCodes
+from simulator._running_points import LeadEvents, index_ranges
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["AccountTimeline", "account_timeline"]
@@ -110,37 +111,49 @@ def _heavier_before(account: IntArray, weight: FloatArray) -> IntArray:
 
 
 def _by_account_then_time(account: IntArray, at: IntArray) -> IntArray:
-    """The order of events by (account, time): one argsort of an int64 key, account x time in units just coarse
-    enough to fit (whole nanoseconds for short histories), checked; np.lexsort when a unit merged times."""
+    """The order of events by (account, time), ties in any order: one argsort of an int64 key, account x time in
+    units just coarse enough to fit (whole nanoseconds for short histories), checked; np.lexsort when a unit
+    merged times. Fastest when the events come nearly in that order (each account's contacts together)."""
     if not at.size:
         return np.zeros(0, dtype=np.int64)
     since = at - at.min()
     span = int(since.max()) + 1
     unit = max(1, -(-span * (int(account.max()) + 1) // 2**62))
     order = np.argsort(account * (span // unit + 1) + (since // unit if unit > 1 else since))
-    account, at = account[order], at[order]
-    if unit > 1 and not np.all((account[1:] > account[:-1]) | (at[1:] >= at[:-1])):
-        return np.lexsort((at, account))
+    if unit > 1:
+        account, at = account[order], at[order]
+        if not np.all((account[1:] > account[:-1]) | (at[1:] >= at[:-1])):
+            return np.lexsort((at, account))
     return order
 
 
 class _Moments:
     """Events of leads with an account, sorted by (account, time), grouped into moments."""
 
-    def __init__(self, lead_account: IntArray, position: IntArray, at: IntArray) -> None:
-        account = lead_account[position]
-        if (lead_account >= 0).all():
-            self.order = _by_account_then_time(account, at)
-        else:
-            rows = np.flatnonzero(account >= 0)
-            self.order = rows[_by_account_then_time(account[rows], at[rows])]
-        account, when = account[self.order], at[self.order]
+    def __init__(self, lead_account: IntArray, events: LeadEvents) -> None:
+        run_lead = events.lead[events.starts]  # each lead's events together, in time order
+        run_account = lead_account[run_lead]
+        runs = np.argsort(run_account)
+        runs = runs[run_account[runs] >= 0]
+        counts = events.counts[runs]
+        together = index_ranges(events.starts[runs], counts)  # each account's contacts together: nearly sorted
+        lead, account = np.repeat(run_lead[runs], counts), np.repeat(run_account[runs], counts)
+        when = events.at[together]
+        order = _by_account_then_time(account, when)
+        self.order = together[order]
+        """Per event of a lead with an account, sorted by (account, time) (ties in any order): its index."""
+        self.lead = lead[order]
+        """Per event in `order`: its lead position."""
+        account, when = account[order], when[order]
+        del runs, counts, together, lead, order
         new = np.r_[True, (account[1:] != account[:-1]) | (when[1:] != when[:-1])]
         starts = np.flatnonzero(new)
         self.of_sorted = np.cumsum(new) - 1
         """Per event in `order`: its moment."""
+        self.when = when
+        """Per event in `order`: its time, ns."""
         self.account, self.at = account[starts], when[starts]
-        del account, when, new, starts
+        del account, new, starts
         starts_of_account = np.flatnonzero(np.r_[True, self.account[1:] != self.account[:-1]])
         span = np.diff(np.r_[starts_of_account, self.account.size])
         self.end = np.repeat(starts_of_account + span, span)
@@ -156,12 +169,6 @@ class _Moments:
         cancelled at its account's end, so one running sum serves every account."""
         both = np.bincount(np.r_[moment, self.end[moment]], weights=np.r_[change, -change], minlength=self.size + 1)
         return np.cumsum(both[: self.size])
-
-
-def _ranges(start: IntArray, stop: IntArray) -> tuple[IntArray, IntArray]:
-    """(every index in each [start, stop), ranges one after the other; the length of each range)."""
-    length = np.maximum(stop - start, 0)
-    return np.arange(int(length.sum())) + np.repeat(start - (np.cumsum(length) - length), length), length
 
 
 def _window_end(moments: _Moments, start: IntArray, stop: IntArray, at: IntArray, window_ns: int) -> IntArray:
@@ -187,10 +194,13 @@ def _strongest(moments: _Moments, moment: IntArray, weight: FloatArray, at: IntA
     heavier = _heavier_before(account, weight)
     same = np.r_[account[1:] == account[:-1], False]
     stop = np.where(same, np.r_[moment[1:], 0], moments.end[moment])
-    active, length = _ranges(moment, _window_end(moments, moment, stop, at, window_ns))
-    out[active] = np.repeat(weight, length) * model.account_decay((moments.at[active] - np.repeat(at, length))
-                                                                  / _DAY_NS)
-    step = np.repeat(heavier, length)
+    length = np.maximum(_window_end(moments, moment, stop, at, window_ns) - moment, 0)
+    event = np.repeat(np.arange(moment.size), length)  # per (moment, event) while it counts there
+    active = (moment - (np.cumsum(length) - length))[event]
+    active += np.arange(active.size)
+    out[active] = weight[event] * model.account_decay((moments.at[active] - at[event]) / _DAY_NS)
+    step = heavier[event]
+    del event
     while True:
         keep = step >= 0
         keep[keep] = moments.at[active[keep]] - at[step[keep]] <= window_ns
@@ -208,10 +218,9 @@ class _Engagement:
     A run of a contact's events, each within the window of the one before, engages it from its first event's
     moment up to (not including) the first moment past the window after its last event."""
 
-    def __init__(self, moments: _Moments, lead_account: IntArray, position: IntArray, at: IntArray,
-                 window_ns: int, row_moment: IntArray) -> None:
+    def __init__(self, moments: _Moments, events: LeadEvents, window_ns: int, row_moment: IntArray) -> None:
         rows = np.flatnonzero(row_moment >= 0) if moments.order.size < row_moment.size else None
-        lead, when = (position, at) if rows is None else (position[rows], at[rows])
+        lead, when = (events.lead, events.at) if rows is None else (events.lead[rows], events.at[rows])
         starts = np.r_[True, (lead[1:] != lead[:-1]) | (when[1:] - when[:-1] > window_ns)]
         ends = np.r_[starts[1:], True]
         self.lead = lead[starts]
@@ -277,46 +286,70 @@ def _within_accounts(change: FloatArray, account: IntArray) -> FloatArray:
     return total - np.repeat(before, np.diff(np.r_[first, account.size]), axis=0)
 
 
-def account_timeline(columns: ColumnCodes, position: IntArray, at: IntArray, type_code: IntArray,
-                     type_names: list[str], model: CompiledModel) -> AccountTimeline | None:
+class _Selected:
+    """The events an "event" or "department" signal selects, as indices into the moments' order."""
+
+    def __init__(self, moments: _Moments, type_code: IntArray, type_names: list[str], weight: FloatArray,
+                 columns: ColumnCodes) -> None:
+        self.moments, self.type_code, self.type_names, self.columns = moments, type_code, type_names, columns
+        self.lead_weight = weight
+
+    @cached_property
+    def weight(self) -> FloatArray:
+        """Per event in the moments' order: its lead's seniority weight."""
+        return self.lead_weight[self.moments.lead]
+
+    @cached_property
+    def _type_code(self) -> IntArray:
+        """Per event in the moments' order: its type code."""
+        return self.type_code[self.moments.order]
+
+    def events(self, signal: CompiledSignal) -> IntArray:
+        """Indices into the moments' order of the events the signal selects, in order."""
+        if signal.kind == "event":
+            if signal.event not in self.type_names:
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(self._type_code == self.type_names.index(signal.event))
+        return np.flatnonzero(department_matches(self.columns, signal.department)[self.moments.lead])
+
+
+def account_timeline(columns: ColumnCodes, events: LeadEvents, model: CompiledModel) -> AccountTimeline | None:
     """Raw account points at every moment of every account, or None when no account point can ever count
     (no signals, no account_id column, or no event of a lead with an account).
 
     Args:
         columns: the leads' columns (account_id, and seniority / department where the model reads them).
-        position, at, type_code: per event, sorted by (position, time): lead position, ns, code into type_names.
+        events: the events, sorted by (lead, time).
     """
     if not model.signals or not columns.has("account_id"):
         return None
     lead_account = columns.codes("account_id")[0].astype(np.int64)
-    if not (lead_account[position] >= 0).any():
+    if not (lead_account[events.lead[events.starts]] >= 0).any():
         return None
-    moments = _Moments(lead_account, position, at)
-    row_moment = np.full(position.size, -1, dtype=np.int64)
+    moments = _Moments(lead_account, events)
+    row_moment = np.full(events.lead.size, -1, dtype=np.int64)
     row_moment[moments.order] = moments.of_sorted
     weight = seniority_weights(columns, model)
     window_ns = _window_ns(model.account_window_days)
     engagement = None
     points = np.zeros(moments.size)
+    selected = _Selected(moments, events.type_code, events.type_names, weight, columns)
     for signal in model.signals:
         if signal.kind in ("event", "department"):
-            if signal.kind == "event":
-                code = type_names.index(signal.event) if signal.event in type_names else -2
-                event = np.flatnonzero(type_code == code)
-            else:
-                event = np.flatnonzero(department_matches(columns, signal.department)[position])
-            event = event[row_moment[event] >= 0]
-            event = event[np.argsort(row_moment[event], kind="stable")]
-            strength = _strongest(moments, row_moment[event], weight[position[event]], at[event], window_ns, model)
+            event = selected.events(signal)
+            strength = _strongest(moments, moments.of_sorted[event], selected.weight[event], moments.when[event],
+                                  window_ns, model)
         else:
             if engagement is None:
-                engagement = _Engagement(moments, lead_account, position, at, window_ns, row_moment)
+                engagement = _Engagement(moments, events, window_ns, row_moment)
             if signal.kind == "engaged_people":
                 strength = engagement.people(weight, signal.minimum)
             else:
                 departments = columns.codes("department")[0] if columns.has("department") \
                     else np.full(len(columns), -1)
                 strength = engagement.departments(departments, signal.minimum)
-        points += signal.points * strength
+        strength = np.asarray(strength, dtype=np.float64)  # a new array of ours, float unless empty
+        strength *= signal.points
+        points += strength
     return AccountTimeline(moment=row_moment, account=moments.account, at=moments.at, end=moments.end,
                            points=points, lead_account=lead_account)

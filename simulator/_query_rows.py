@@ -20,7 +20,7 @@ import numpy as np
 
 from scoring.compiled import CompiledModel
 from simulator._account_timeline import AccountTimeline
-from simulator._running_points import DAY_NS, Qualifying, after_inactivity, combined, pillar
+from simulator._running_points import DAY_NS, LeadEvents, Qualifying, after_inactivity, behaviour_at, combined, pillar
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["SLOTS", "Highs", "QueryRows", "RowParts", "Rows", "query_rows", "query_scores"]
@@ -70,16 +70,23 @@ class Highs:
         out -= self.own.lead * SLOTS + 1
         return out
 
+    @cached_property
+    def _fit_term(self) -> FloatArray:
+        """Per lead: what its fit adds to the blended score (raw points, or the weighted pillar)."""
+        model = self.model
+        return self.fit_raw if model.combine == "sum" else pillar(self.fit_raw, model.fit_max, model.weights[0])
+
     def _bar(self, tenths: IntArray, lead: IntArray, behaviour: FloatArray, negative: FloatArray) -> FloatArray:
         """The contribution at or below which clip(blended + negative, 0, 100) stays at most `tenths` / 10."""
         model = self.model
-        if model.combine == "sum":
-            rest = self.fit_raw[lead] + behaviour
-        else:
-            w_fit, w_behaviour, _ = model.weights
-            rest = w_fit * pillar(self.fit_raw[lead], model.fit_max) \
-                + w_behaviour * pillar(behaviour, model.behaviour_max)
-        return (tenths + 0.5) / 10.0 - (rest + negative) - _MARGIN
+        rest = self._fit_term[lead]
+        rest += behaviour if model.combine == "sum" else pillar(behaviour, model.behaviour_max, model.weights[1])
+        rest += negative
+        out = np.add(tenths, 0.5, dtype=np.float64)
+        out /= 10.0
+        out -= rest
+        out -= _MARGIN
+        return out
 
     def after(self, rows: IntArray) -> FloatArray:
         """Per own row: the bar for query rows after it (with its behaviour and negative points)."""
@@ -119,18 +126,18 @@ def _next_higher(value: FloatArray, end: IntArray) -> IntArray:
     return out
 
 
-def query_rows(timeline: AccountTimeline, contribution: FloatArray, position: IntArray, moment_ends: IntArray,
+def query_rows(timeline: AccountTimeline, contribution: FloatArray, events: LeadEvents, moment_ends: IntArray,
                highs: Highs) -> QueryRows:
     """Contacts x moments at which a contact's total may be a new high (see the module docstring).
 
     Args:
         timeline: from `account_timeline`.
         contribution: per moment, what the account points add to the blended score.
-        position: per event, sorted by (position, time).
+        events: sorted by (lead, time).
         moment_ends: the last event of each (position, time), increasing.
         highs: the own rows' totals.
     """
-    account, end = timeline.account, timeline.end
+    account, end, position = timeline.account, timeline.end, events.lead
     first_of_account = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
     is_rise = np.empty(account.size, dtype=bool)  # above the moment before (0 before an account's first)
     np.greater(contribution[1:], contribution[:-1], out=is_rise[1:])
@@ -167,25 +174,29 @@ def query_rows(timeline: AccountTimeline, contribution: FloatArray, position: In
     contacts = np.flatnonzero(timeline.lead_account >= 0)
     begin = account_start[timeline.lead_account[contacts]]
     contacts, begin = contacts[begin >= 0], begin[begin >= 0]
-    first_row = np.searchsorted(position, contacts, side="left")
-    has_row = first_row < position.size
-    has_row[has_row] = position[first_row[has_row]] == contacts[has_row]
+    first_row = events.lead_start[contacts]
+    has_row = events.lead_end[contacts] > first_row
     before = np.where(has_row, timeline.moment[np.minimum(first_row, position.size - 1)], end[begin])
     segments.append((contacts, rises_up_to[begin] - is_rise[begin], np.maximum(0.0, highs.before(contacts)),
                      before, first_row, np.full(contacts.size, -1)))
     del rises_up_to, is_rise
     found: list[IntArray] = []
     for lead, step, bar, limit, insert_at, after in segments:
+        walker: list[IntArray] = []
+        reached: list[IntArray] = []
         walking = np.flatnonzero(stop[step] < limit)
         while walking.size:
             at_step = step[walking]
             record = value[at_step] > bar[walking]
-            kept = walking[record]
-            found.append(np.stack([lead[kept], stop[at_step[record]], insert_at[kept], after[kept]]))
-            bar[kept] = value[at_step[record]]
-            step[walking] = higher[at_step]
+            kept, at_step = walking[record], at_step[record]
+            walker.append(kept)
+            reached.append(stop[at_step])
+            bar[kept] = value[at_step]
+            step[walking] = higher[step[walking]]
             walking = walking[stop[step[walking]] < limit[walking]]
-    lead, moment, insert_at, after = np.concatenate(found, axis=1) if found else np.zeros((4, 0), dtype=np.int64)
+        kept = np.concatenate(walker) if walker else np.zeros(0, dtype=np.int64)
+        found.append(np.stack([lead[kept], np.concatenate(reached) if reached else kept, insert_at[kept], after[kept]]))
+    lead, moment, insert_at, after = np.concatenate(found, axis=1)
     return QueryRows(lead=lead, moment=moment, insert_at=insert_at, after=after)
 
 
@@ -251,23 +262,20 @@ def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeli
     last = np.maximum(after, 0)
     lead, account = query.lead, timeline.points_of(query.moment)
     negative = np.where(has, own.negative[last], highs.field_negative[lead])
-    upper = combined(model, highs.fit_raw[lead], np.where(has, own.behaviour[last], 0.0), account, negative)
+    upper = combined(model, highs.fit_raw, np.where(has, own.behaviour[last], 0.0), account, negative, lead)
     keep = np.flatnonzero(np.rint(upper * 10.0).astype(np.int64)
                           > np.where(has, highs.highest[last], highs.base_tenths[lead]))
-    keep = keep[np.argsort(lead[keep] * (timeline.account.size + 1) + query.moment[keep])]
+    keep = keep[np.argsort(lead[keep] * (timeline.account.size + 1) + query.moment[keep], kind="stable")]  # sorted runs
     lead, account, negative, after, has = lead[keep], account[keep], negative[keep], after[keep], has[keep]
     at = timeline.at[query.moment[keep]]
     rows = np.flatnonzero(has)
     when, event = at[rows], after[rows]
-    with_events = np.zeros(rows.size)
-    for state in qualifying:
-        with_events += state.points(when, event)
     behaviour = np.zeros(at.size)
-    behaviour[rows] = with_events
+    behaviour[rows] = behaviour_at(qualifying, when, event)
     since_event = np.full(at.size, np.inf)
     since_event[rows] = (when - own.at[event]) / DAY_NS
     silent = np.minimum(since_event, np.maximum((at - created_ns[lead]) / DAY_NS, 0.0))
     behaviour = after_inactivity(model, behaviour, silent)
-    unrounded = combined(model, highs.fit_raw[lead], behaviour, account, negative)
+    unrounded = combined(model, highs.fit_raw, behaviour, account, negative, lead)
     suppressed = silent >= model.archive_after_days
     return Rows(lead, at, behaviour, account, negative, unrounded, suppressed), query.insert_at[keep]

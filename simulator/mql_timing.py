@@ -65,7 +65,14 @@ from scoring.inputs import as_utc, utc_timestamps
 from scoring.matchers import ColumnCodes, with_email_domain
 from simulator._account_timeline import account_timeline
 from simulator._query_rows import SLOTS, Highs, RowParts, Rows, query_rows, query_scores
-from simulator._running_points import Qualifying, account_contribution, combined, per_lead_rules, segment_starts
+from simulator._running_points import (
+    LeadEvents,
+    account_contribution,
+    behaviour_at_events,
+    combined,
+    negative_at_events,
+    per_lead_rules,
+)
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["FROM_START", "NEVER", "RunningScores", "crossing_rows", "crossing_seconds", "crossing_totals", "first_crossing",
@@ -219,45 +226,33 @@ def running_scores_of_arrays(columns: ColumnCodes, created_ns: Callable[[], IntA
     if not np.all((np.diff(position) > 0) | ((np.diff(position) == 0) & (np.diff(at) >= 0))):
         order = np.lexsort((at, position))
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
-    timeline = account_timeline(columns, position, at, type_code, type_names, model)
-    starts, counts = segment_starts(position)
-    lead_start = np.repeat(starts, counts)
-
-    behaviour = np.zeros(at.size)
-    qualifying = []
-    for action in model.actions:
-        if action.event in type_names:
-            qualifies = type_code == type_names.index(action.event)
-            if action.min_value is not None:
-                qualifies &= value >= action.min_value
-            state, points_at_events = Qualifying.of(action, position, at, starts, lead_start, qualifies, len(columns))
-            qualifying.append(state)
-            behaviour += points_at_events
+    events = LeadEvents.of(position, at, type_code, type_names, len(columns))
+    timeline = account_timeline(columns, events, model)
+    qualifying, behaviour = behaviour_at_events(model, events, value)
     fit_raw, field_negative = per_lead_rules(columns, model)
-    negative = field_negative[position]
-    for _label, event, points in model.negative_events:
-        if event in type_names:
-            flagged = np.where(type_code == type_names.index(event), np.arange(at.size), -1)
-            negative += np.where(np.maximum.accumulate(flagged) >= lead_start, points, 0.0)
-    del lead_start
-    moment_ends = np.flatnonzero(np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True])
+    negative = negative_at_events(model, events, field_negative)
+    is_end = np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True]
+    moment_ends = np.flatnonzero(is_end)
     if moment_ends.size < at.size:  # events at one moment all count from that moment: take the last one's
-        last_of_moment = np.repeat(moment_ends, np.diff(np.r_[-1, moment_ends]))
-        behaviour, negative = behaviour[last_of_moment], negative[last_of_moment]
+        tied = np.flatnonzero(~is_end)
+        last_of_moment = moment_ends[np.searchsorted(moment_ends, tied)]
+        behaviour[tied], negative[tied] = behaviour[last_of_moment], negative[last_of_moment]
+    del is_end
 
     no_points = np.zeros(len(columns))
     base_tenths = np.rint(combined(model, fit_raw, no_points, no_points, field_negative) * 10.0).astype(np.int64)
     del type_code, value
     account = np.zeros(at.size) if timeline is None else timeline.points_of(timeline.moment)
-    unrounded = combined(model, fit_raw[position], behaviour, account, negative)
+    unrounded = combined(model, fit_raw, behaviour, account, negative, position)
     own = Rows(position, at, behaviour, account, negative, unrounded, np.zeros(at.size, dtype=bool))
     parts, own_slots = RowParts(own), own.slots()
     if timeline is not None:
         highs = Highs(model, own, own_slots, fit_raw, field_negative, base_tenths)
-        query = query_rows(timeline, account_contribution(model, timeline.points), position, moment_ends, highs)
+        query = query_rows(timeline, account_contribution(model, timeline.points), events, moment_ends, highs)
         del moment_ends
         parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, created_ns()))
         del timeline, query, highs
+    del events
     del qualifying
     return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),
                          origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
