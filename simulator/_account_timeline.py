@@ -144,7 +144,7 @@ class _Moments:
         """Per event of a lead with an account, sorted by (account, time) (ties in any order): its index."""
         self.lead = lead[order]
         """Per event in `order`: its lead position."""
-        account, when = account[order], when[order]
+        when = when[order]  # `account` is sorted already: the order only moves events within an account
         del runs, counts, together, lead, order
         new = np.r_[True, (account[1:] != account[:-1]) | (when[1:] != when[:-1])]
         starts = np.flatnonzero(new)
@@ -235,12 +235,13 @@ class _Engagement:
 
     @cached_property
     def _items(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """(run, moment, +1 / -1) where a run starts and ends inside its account's moments, sorted by moment."""
+        """(run, moment, +1 / -1) where a run starts and ends inside its account's moments, sorted by moment
+        (ties in any order: only sums over whole moments are read)."""
         inside = np.flatnonzero(self.end < self.moments.size)
         run = np.r_[np.arange(self.start.size), inside]
         moment = np.r_[self.start, self.end[inside]]
         change = np.r_[np.ones(self.start.size), -np.ones(inside.size)]
-        order = np.argsort(moment, kind="stable")
+        order = np.argsort(moment)
         return run[order], moment[order], change[order]
 
     def _present(self, account: IntArray, moment: IntArray, present: BoolArray) -> FloatArray:
@@ -268,7 +269,7 @@ class _Engagement:
         run, moment, change = run[known], moment[known], change[known]
         account = self.moments.account[moment]
         pair = pd.factorize(account * (int(department.max()) + 1) + department[self.lead[run]])[0]
-        order = np.argsort(pair * (self.moments.size + 1) + moment, kind="stable")
+        order = np.argsort(pair * (self.moments.size + 1) + moment)  # ties in any order, as in `_items`
         pair, moment, engaged = pair[order], moment[order], _within_accounts(change[order], pair[order])
         last = np.r_[(pair[1:] != pair[:-1]) | (moment[1:] != moment[:-1]), True]
         pair, moment, engaged = pair[last], moment[last], engaged[last]

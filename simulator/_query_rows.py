@@ -20,7 +20,7 @@ import numpy as np
 
 from scoring.compiled import CompiledModel
 from simulator._account_timeline import AccountTimeline
-from simulator._running_points import DAY_NS, LeadEvents, Qualifying, after_inactivity, behaviour_at, combined, pillar
+from simulator._running_points import DAY_NS, ActionStates, LeadEvents, after_inactivity, combined, pillar
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["SLOTS", "Highs", "QueryRows", "RowParts", "Rows", "query_rows", "query_scores"]
@@ -180,7 +180,7 @@ def query_rows(timeline: AccountTimeline, contribution: FloatArray, events: Lead
     segments.append((contacts, rises_up_to[begin] - is_rise[begin], np.maximum(0.0, highs.before(contacts)),
                      before, first_row, np.full(contacts.size, -1)))
     del rises_up_to, is_rise
-    found: list[IntArray] = []
+    found: list[list[IntArray]] = [[], [], [], []]
     for lead, step, bar, limit, insert_at, after in segments:
         walker: list[IntArray] = []
         reached: list[IntArray] = []
@@ -188,15 +188,18 @@ def query_rows(timeline: AccountTimeline, contribution: FloatArray, events: Lead
         while walking.size:
             at_step = step[walking]
             record = value[at_step] > bar[walking]
-            kept, at_step = walking[record], at_step[record]
+            kept, recorded = walking[record], at_step[record]
             walker.append(kept)
-            reached.append(stop[at_step])
-            bar[kept] = value[at_step]
-            step[walking] = higher[step[walking]]
-            walking = walking[stop[step[walking]] < limit[walking]]
+            reached.append(stop[recorded])
+            bar[kept] = value[recorded]
+            at_step = higher[at_step]
+            step[walking] = at_step
+            walking = walking[stop[at_step] < limit[walking]]
         kept = np.concatenate(walker) if walker else np.zeros(0, dtype=np.int64)
-        found.append(np.stack([lead[kept], np.concatenate(reached) if reached else kept, insert_at[kept], after[kept]]))
-    lead, moment, insert_at, after = np.concatenate(found, axis=1)
+        for parts, part in zip(found, (lead[kept], np.concatenate(reached) if reached else kept, insert_at[kept],
+                                       after[kept])):
+            parts.append(part)
+    lead, moment, insert_at, after = (np.concatenate(parts) for parts in found)
     return QueryRows(lead=lead, moment=moment, insert_at=insert_at, after=after)
 
 
@@ -248,7 +251,7 @@ class RowParts:
 
 
 def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeline, highs: Highs,
-                 qualifying: list[Qualifying], created_ns: IntArray) -> tuple[Rows, IntArray]:
+                 actions: ActionStates, created_ns: IntArray) -> tuple[Rows, IntArray]:
     """(the rows sorted by (lead, time), the own row each goes before) of the candidate query rows whose total
     with the behaviour of their last own event beats their lead's highest own total so far.
 
@@ -271,7 +274,7 @@ def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeli
     rows = np.flatnonzero(has)
     when, event = at[rows], after[rows]
     behaviour = np.zeros(at.size)
-    behaviour[rows] = behaviour_at(qualifying, when, event)
+    behaviour[rows] = actions.behaviour_at(when, event)
     since_event = np.full(at.size, np.inf)
     since_event[rows] = (when - own.at[event]) / DAY_NS
     silent = np.minimum(since_event, np.maximum((at - created_ns[lead]) / DAY_NS, 0.0))
