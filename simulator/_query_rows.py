@@ -211,43 +211,47 @@ class RowParts:
         """`insert_at`: per query row, the own row it goes before (non-decreasing)."""
         self.own, self.query = own, query
         self._merged: dict[str, np.ndarray] = {}
-        n = own.lead.size
+        self._own_at: BoolArray | None = None
+        """True at own rows, False at query rows, in the merged order (None without query rows)."""
         if query is None or insert_at is None or not insert_at.size:
-            self.query, self.query_dest, self.own_dest = None, np.zeros(0, dtype=np.int64), None
+            self.query = None
         else:
-            self.own_dest = np.arange(n) + np.cumsum(np.bincount(insert_at, minlength=n + 1))[:n]
-            self.query_dest = insert_at + np.arange(insert_at.size)
+            self._query_dest = insert_at + np.arange(insert_at.size)
+            self._own_at = np.ones(own.lead.size + insert_at.size, dtype=bool)
+            self._own_at[self._query_dest] = False
+            self._own_dest = np.flatnonzero(self._own_at)
 
     @property
     def size(self) -> int:
         """Rows in all."""
-        return int(self.own.lead.size + self.query_dest.size)
+        return int(self.own.lead.size if self._own_at is None else self._own_at.size)
+
+    def _merge(self, own: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Own rows' and query rows' values of one array in the merged order."""
+        assert self._own_at is not None
+        out = np.empty(self.size, dtype=own.dtype)
+        out[self._own_dest], out[self._query_dest] = own, query
+        return out
 
     def merged(self, name: str) -> np.ndarray:
         """One per-row array of Rows in the merged order."""
+        if self.query is None:
+            return getattr(self.own, name)
         if name not in self._merged:
-            own = getattr(self.own, name)
-            if self.query is None or self.own_dest is None:
-                return own
-            out = np.empty(self.size, dtype=own.dtype)
-            out[self.own_dest], out[self.query_dest] = own, getattr(self.query, name)
-            self._merged[name] = out
+            self._merged[name] = self._merge(getattr(self.own, name), getattr(self.query, name))
         return self._merged[name]
 
     def peak(self, own: IntArray) -> IntArray:
         """Per row: the running maximum of `Rows.slots` (the lead's highest total so far), merged order, from
         the own rows' slots."""
-        if self.query is None or self.own_dest is None:
+        if self.query is None:
             return np.maximum.accumulate(own)
-        out = np.empty(self.size, dtype=np.int64)
-        out[self.own_dest], out[self.query_dest] = own, self.query.slots()
+        out = self._merge(own, self.query.slots())
         return np.maximum.accumulate(out, out=out)
 
     def own_mask(self) -> BoolArray:
         """True at own rows, False at query rows, in the merged order."""
-        out = np.ones(self.size, dtype=bool)
-        out[self.query_dest] = False
-        return out
+        return np.ones(self.size, dtype=bool) if self._own_at is None else self._own_at.copy()
 
 
 def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeline, highs: Highs,
