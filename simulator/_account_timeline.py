@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from scoring.account import department_matches, seniority_weights
@@ -198,16 +200,17 @@ def _strongest(moments: _Moments, moment: IntArray, weight: FloatArray, at: IntA
     event = np.repeat(np.arange(moment.size), length)  # per (moment, event) while it counts there
     active = (moment - (np.cumsum(length) - length))[event]
     active += np.arange(active.size)
-    out[active] = weight[event] * model.account_decay((moments.at[active] - at[event]) / _DAY_NS)
+    when = moments.at[active]
+    out[active] = weight[event] * model.account_decay((when - at[event]) / _DAY_NS)
     step = heavier[event]
     del event
     while True:
         keep = step >= 0
-        keep[keep] = moments.at[active[keep]] - at[step[keep]] <= window_ns
-        active, step = active[keep], step[keep]
+        keep[keep] = when[keep] - at[step[keep]] <= window_ns
+        active, step, when = active[keep], step[keep], when[keep]
         if not active.size:
             return out
-        days = (moments.at[active] - at[step]) / _DAY_NS
+        days = (when - at[step]) / _DAY_NS
         out[active] = np.maximum(out[active], weight[step] * model.account_decay(days))
         step = heavier[step]
 
@@ -301,8 +304,10 @@ class _Selected:
         return self.lead_weight[self.moments.lead]
 
     @cached_property
-    def _type_code(self) -> IntArray:
-        """Per event in the moments' order: its type code."""
+    def _type_code(self) -> npt.NDArray[np.signedinteger[Any]]:
+        """Per event in the moments' order: its type code (int8 when the codes fit: a cache-sized gather)."""
+        if len(self.type_names) < 127:
+            return self.type_code.astype(np.int8)[self.moments.order]
         return self.type_code[self.moments.order]
 
     def events(self, signal: CompiledSignal) -> IntArray:
@@ -324,7 +329,7 @@ def account_timeline(columns: ColumnCodes, events: LeadEvents, model: CompiledMo
     """
     if not model.signals or not columns.has("account_id"):
         return None
-    lead_account = columns.codes("account_id")[0].astype(np.int64)
+    lead_account = columns.codes("account_id")[0].astype(np.int64, copy=False)
     if not (lead_account[events.lead[events.starts]] >= 0).any():
         return None
     moments = _Moments(lead_account, events)
