@@ -240,8 +240,7 @@ def running_scores_of_arrays(leads: pd.DataFrame, position: IntArray, at: IntArr
         del moment_ends
         parts = RowParts(own, *query_scores(model, query, timeline, highs, actions, _created_ns(leads)))
         del timeline, query, highs
-    del events
-    del actions
+    del events, actions
     return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),
                          origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
 
