@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from scoring.account import department_matches, seniority_weights
@@ -144,7 +146,7 @@ class _Moments:
         """Per event of a lead with an account, sorted by (account, time) (ties in any order): its index."""
         self.lead = lead[order]
         """Per event in `order`: its lead position."""
-        account, when = account[order], when[order]
+        when = when[order]  # `account` is sorted already: the order only moves events within an account
         del runs, counts, together, lead, order
         new = np.r_[True, (account[1:] != account[:-1]) | (when[1:] != when[:-1])]
         starts = np.flatnonzero(new)
@@ -198,16 +200,17 @@ def _strongest(moments: _Moments, moment: IntArray, weight: FloatArray, at: IntA
     event = np.repeat(np.arange(moment.size), length)  # per (moment, event) while it counts there
     active = (moment - (np.cumsum(length) - length))[event]
     active += np.arange(active.size)
-    out[active] = weight[event] * model.account_decay((moments.at[active] - at[event]) / _DAY_NS)
+    when = moments.at[active]
+    out[active] = weight[event] * model.account_decay((when - at[event]) / _DAY_NS)
     step = heavier[event]
     del event
     while True:
         keep = step >= 0
-        keep[keep] = moments.at[active[keep]] - at[step[keep]] <= window_ns
-        active, step = active[keep], step[keep]
+        keep[keep] = when[keep] - at[step[keep]] <= window_ns
+        active, step, when = active[keep], step[keep], when[keep]
         if not active.size:
             return out
-        days = (moments.at[active] - at[step]) / _DAY_NS
+        days = (when - at[step]) / _DAY_NS
         out[active] = np.maximum(out[active], weight[step] * model.account_decay(days))
         step = heavier[step]
 
@@ -235,12 +238,13 @@ class _Engagement:
 
     @cached_property
     def _items(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """(run, moment, +1 / -1) where a run starts and ends inside its account's moments, sorted by moment."""
+        """(run, moment, +1 / -1) where a run starts and ends inside its account's moments, sorted by moment
+        (ties in any order: only sums over whole moments are read)."""
         inside = np.flatnonzero(self.end < self.moments.size)
         run = np.r_[np.arange(self.start.size), inside]
         moment = np.r_[self.start, self.end[inside]]
         change = np.r_[np.ones(self.start.size), -np.ones(inside.size)]
-        order = np.argsort(moment, kind="stable")
+        order = np.argsort(moment)
         return run[order], moment[order], change[order]
 
     def _present(self, account: IntArray, moment: IntArray, present: BoolArray) -> FloatArray:
@@ -268,7 +272,7 @@ class _Engagement:
         run, moment, change = run[known], moment[known], change[known]
         account = self.moments.account[moment]
         pair = pd.factorize(account * (int(department.max()) + 1) + department[self.lead[run]])[0]
-        order = np.argsort(pair * (self.moments.size + 1) + moment, kind="stable")
+        order = np.argsort(pair * (self.moments.size + 1) + moment)  # ties in any order, as in `_items`
         pair, moment, engaged = pair[order], moment[order], _within_accounts(change[order], pair[order])
         last = np.r_[(pair[1:] != pair[:-1]) | (moment[1:] != moment[:-1]), True]
         pair, moment, engaged = pair[last], moment[last], engaged[last]
@@ -300,8 +304,10 @@ class _Selected:
         return self.lead_weight[self.moments.lead]
 
     @cached_property
-    def _type_code(self) -> IntArray:
-        """Per event in the moments' order: its type code."""
+    def _type_code(self) -> npt.NDArray[np.signedinteger[Any]]:
+        """Per event in the moments' order: its type code (int8 when the codes fit: a cache-sized gather)."""
+        if len(self.type_names) < 127:
+            return self.type_code.astype(np.int8)[self.moments.order]
         return self.type_code[self.moments.order]
 
     def events(self, signal: CompiledSignal) -> IntArray:
@@ -323,7 +329,7 @@ def account_timeline(columns: ColumnCodes, events: LeadEvents, model: CompiledMo
     """
     if not model.signals or not columns.has("account_id"):
         return None
-    lead_account = columns.codes("account_id")[0].astype(np.int64)
+    lead_account = columns.codes("account_id")[0].astype(np.int64, copy=False)
     if not (lead_account[events.lead[events.starts]] >= 0).any():
         return None
     moments = _Moments(lead_account, events)

@@ -20,7 +20,7 @@ import numpy as np
 
 from scoring.compiled import CompiledModel
 from simulator._account_timeline import AccountTimeline
-from simulator._running_points import DAY_NS, LeadEvents, Qualifying, after_inactivity, behaviour_at, combined, pillar
+from simulator._running_points import DAY_NS, ActionStates, LeadEvents, after_inactivity, combined, pillar
 from simulator._sampling import BoolArray, FloatArray, IntArray
 
 __all__ = ["SLOTS", "Highs", "QueryRows", "RowParts", "Rows", "query_rows", "query_scores"]
@@ -180,7 +180,7 @@ def query_rows(timeline: AccountTimeline, contribution: FloatArray, events: Lead
     segments.append((contacts, rises_up_to[begin] - is_rise[begin], np.maximum(0.0, highs.before(contacts)),
                      before, first_row, np.full(contacts.size, -1)))
     del rises_up_to, is_rise
-    found: list[IntArray] = []
+    found: list[list[IntArray]] = [[], [], [], []]
     for lead, step, bar, limit, insert_at, after in segments:
         walker: list[IntArray] = []
         reached: list[IntArray] = []
@@ -188,15 +188,18 @@ def query_rows(timeline: AccountTimeline, contribution: FloatArray, events: Lead
         while walking.size:
             at_step = step[walking]
             record = value[at_step] > bar[walking]
-            kept, at_step = walking[record], at_step[record]
+            kept, recorded = walking[record], at_step[record]
             walker.append(kept)
-            reached.append(stop[at_step])
-            bar[kept] = value[at_step]
-            step[walking] = higher[step[walking]]
-            walking = walking[stop[step[walking]] < limit[walking]]
+            reached.append(stop[recorded])
+            bar[kept] = value[recorded]
+            at_step = higher[at_step]
+            step[walking] = at_step
+            walking = walking[stop[at_step] < limit[walking]]
         kept = np.concatenate(walker) if walker else np.zeros(0, dtype=np.int64)
-        found.append(np.stack([lead[kept], np.concatenate(reached) if reached else kept, insert_at[kept], after[kept]]))
-    lead, moment, insert_at, after = np.concatenate(found, axis=1)
+        for parts, part in zip(found, (lead[kept], np.concatenate(reached) if reached else kept, insert_at[kept],
+                                       after[kept])):
+            parts.append(part)
+    lead, moment, insert_at, after = (np.concatenate(parts) for parts in found)
     return QueryRows(lead=lead, moment=moment, insert_at=insert_at, after=after)
 
 
@@ -208,47 +211,51 @@ class RowParts:
         """`insert_at`: per query row, the own row it goes before (non-decreasing)."""
         self.own, self.query = own, query
         self._merged: dict[str, np.ndarray] = {}
-        n = own.lead.size
+        self._own_at: BoolArray | None = None
+        """True at own rows, False at query rows, in the merged order (None without query rows)."""
         if query is None or insert_at is None or not insert_at.size:
-            self.query, self.query_dest, self.own_dest = None, np.zeros(0, dtype=np.int64), None
+            self.query = None
         else:
-            self.own_dest = np.arange(n) + np.cumsum(np.bincount(insert_at, minlength=n + 1))[:n]
-            self.query_dest = insert_at + np.arange(insert_at.size)
+            self._query_dest = insert_at + np.arange(insert_at.size)
+            self._own_at = np.ones(own.lead.size + insert_at.size, dtype=bool)
+            self._own_at[self._query_dest] = False
+            self._own_dest = np.flatnonzero(self._own_at)
 
     @property
     def size(self) -> int:
         """Rows in all."""
-        return int(self.own.lead.size + self.query_dest.size)
+        return int(self.own.lead.size if self._own_at is None else self._own_at.size)
+
+    def _merge(self, own: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Own rows' and query rows' values of one array in the merged order."""
+        assert self._own_at is not None
+        out = np.empty(self.size, dtype=own.dtype)
+        out[self._own_dest], out[self._query_dest] = own, query
+        return out
 
     def merged(self, name: str) -> np.ndarray:
         """One per-row array of Rows in the merged order."""
+        if self.query is None:
+            return getattr(self.own, name)
         if name not in self._merged:
-            own = getattr(self.own, name)
-            if self.query is None or self.own_dest is None:
-                return own
-            out = np.empty(self.size, dtype=own.dtype)
-            out[self.own_dest], out[self.query_dest] = own, getattr(self.query, name)
-            self._merged[name] = out
+            self._merged[name] = self._merge(getattr(self.own, name), getattr(self.query, name))
         return self._merged[name]
 
     def peak(self, own: IntArray) -> IntArray:
         """Per row: the running maximum of `Rows.slots` (the lead's highest total so far), merged order, from
         the own rows' slots."""
-        if self.query is None or self.own_dest is None:
+        if self.query is None:
             return np.maximum.accumulate(own)
-        out = np.empty(self.size, dtype=np.int64)
-        out[self.own_dest], out[self.query_dest] = own, self.query.slots()
+        out = self._merge(own, self.query.slots())
         return np.maximum.accumulate(out, out=out)
 
     def own_mask(self) -> BoolArray:
         """True at own rows, False at query rows, in the merged order."""
-        out = np.ones(self.size, dtype=bool)
-        out[self.query_dest] = False
-        return out
+        return np.ones(self.size, dtype=bool) if self._own_at is None else self._own_at.copy()
 
 
 def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeline, highs: Highs,
-                 qualifying: list[Qualifying], created_ns: IntArray) -> tuple[Rows, IntArray]:
+                 actions: ActionStates, created_ns: IntArray) -> tuple[Rows, IntArray]:
     """(the rows sorted by (lead, time), the own row each goes before) of the candidate query rows whose total
     with the behaviour of their last own event beats their lead's highest own total so far.
 
@@ -271,7 +278,7 @@ def query_scores(model: CompiledModel, query: QueryRows, timeline: AccountTimeli
     rows = np.flatnonzero(has)
     when, event = at[rows], after[rows]
     behaviour = np.zeros(at.size)
-    behaviour[rows] = behaviour_at(qualifying, when, event)
+    behaviour[rows] = actions.behaviour_at(when, event)
     since_event = np.full(at.size, np.inf)
     since_event[rows] = (when - own.at[event]) / DAY_NS
     silent = np.minimum(since_event, np.maximum((at - created_ns[lead]) / DAY_NS, 0.0))

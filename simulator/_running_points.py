@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from scoring.compiled import CompiledAction, CompiledModel
 from scoring.matchers import ColumnCodes, matcher_masks
 from simulator._sampling import FloatArray, IntArray
 
-__all__ = ["DAY_NS", "LeadEvents", "Qualifying", "account_contribution", "after_inactivity", "behaviour_at",
+__all__ = ["DAY_NS", "ActionStates", "LeadEvents", "Qualifying", "account_contribution", "after_inactivity",
            "behaviour_at_events", "combined", "index_ranges", "negative_at_events", "per_lead_rules", "pillar", "segment_starts"]
 
 DAY_NS = 86_400 * 10**9
@@ -93,32 +95,37 @@ class LeadEvents:
 
 
 def _multiplicative_points(action: CompiledAction, q_at: IntArray, starts: IntArray, counts: IntArray,
-                           rank: IntArray) -> FloatArray:
+                           ) -> FloatArray:
     """Points of one action at each of its qualifying events (sorted by lead, time; each lead's run from
-    `starts`, `counts` long; `rank` within it), evaluated at that event.
+    `starts`, `counts` long), evaluated at that event.
 
     V_n = p + f * d(t_n - t_(n-1)) * V_(n-1) - [n >= m] p * f**m * d(t_n - t_(n-m)), rank by rank (the n-th
-    qualifying event of every lead at once), for a multiplicative decay curve d.
+    qualifying event of every lead at once), for a multiplicative decay curve d. The events are laid out rank
+    by rank, the leads in the same order (most events first) in every rank, so that rank r reads the first
+    entries of rank r - 1 (and r - m) as one contiguous slice.
     """
     p, f, m = action.points, action.repeat_factor, action.max_repeats
-    value = np.full(q_at.size, p, dtype=np.float64)
-    later = np.flatnonzero(rank >= 1)  # the factors of every rank at once, as the loop would take them
-    carried = np.empty(q_at.size)
-    carried[later] = f * action.decay((q_at[later] - q_at[later - 1]) / DAY_NS)
-    capped = later[rank[later] >= m]
-    dropped = np.empty(q_at.size)
-    dropped[capped] = p * f**m * action.decay((q_at[capped] - q_at[capped - m]) / DAY_NS)
-    longest_first = -counts
-    if counts.size and counts.max() < 2**15:
-        longest_first = longest_first.astype(np.int16)  # a radix sort, the same stable order
-    order = np.argsort(longest_first, kind="stable")
+    most = int(counts.max(initial=0))
+    order = np.argsort(-counts.astype(np.int16) if most < 2**15 else -counts, kind="stable")
     first, longest = starts[order], counts[order]
-    for r in range(1, int(counts.max(initial=0))):
-        idx = first[: np.searchsorted(-longest, -r, side="left")] + r
-        value[idx] = p + carried[idx] * value[idx - 1]
+    ranks = [first[: np.searchsorted(-longest, -r, side="left")] + r for r in range(most)]
+    event = np.concatenate(ranks) if ranks else first
+    begin = np.r_[0, np.cumsum([rank.size for rank in ranks])]
+    at = q_at[event]
+    ranked = np.full(event.size, p, dtype=np.float64)
+    for r in range(1, most):
+        now = slice(begin[r], begin[r + 1])
+        n = begin[r + 1] - begin[r]
+        before = slice(begin[r - 1], begin[r - 1] + n)
+        value = ranked[now]
+        np.multiply(f * action.decay((at[now] - at[before]) / DAY_NS), ranked[before], out=value)
+        value += p
         if r >= m:
-            value[idx] -= dropped[idx]
-    return value
+            back = slice(begin[r - m], begin[r - m] + n)
+            value -= p * f**m * action.decay((at[now] - at[back]) / DAY_NS)
+    out = np.empty(q_at.size)
+    out[event] = ranked
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,17 +179,18 @@ class Qualifying:
         with a repeat factor or a curve; None for a plain count or step decay)."""
         action = self.action
         if action.decay_kind == "exponential" or (action.decay_kind == "none" and action.repeat_factor != 1.0):
-            return _multiplicative_points(action, self.at, *self._runs, self.rank)
+            return _multiplicative_points(action, self.at, *self._runs)
         return None
 
-    def at_events(self) -> tuple[IntArray, FloatArray]:
-        """(the events from each lead's first qualifying one on, the action's points at each): 0 elsewhere."""
+    def at_events(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """(the events from each lead's first qualifying one on, the lead's latest qualifying event at each (index
+        into this action's), the action's points there): 0 elsewhere."""
         latest = np.repeat(np.arange(self.event.size), self.span)
         rows = (self.event - (np.cumsum(self.span) - self.span))[latest]
         rows += np.arange(rows.size)
         if self.carried is None and self.action.decay_kind == "none":
-            return rows, (self.action.points * np.minimum(self.rank + 1, self.action.max_repeats))[latest]
-        return rows, self.points(self.events.at[rows], latest)
+            return rows, latest, (self.action.points * np.minimum(self.rank + 1, self.action.max_repeats))[latest]
+        return rows, latest, self.points(self.events.at[rows], latest)
 
     def is_count(self) -> bool:
         """A plain count: p per qualifying event, up to max_repeats."""
@@ -242,10 +250,39 @@ def _whole_counts(states: list[Qualifying], n_events: int) -> int:
     return whole
 
 
-def behaviour_at_events(model: CompiledModel, events: LeadEvents, values: FloatArray,
-                        ) -> tuple[list[Qualifying], FloatArray]:
-    """(each action's state, for the actions whose event type occurs; behaviour points just after each event,
-    before inactivity): the actions' points summed in model order. `values`: per event, NaN for none.
+@dataclass(frozen=True, eq=False)
+class ActionStates:
+    """Each action's state (the actions whose event type occurs, in model order) and, where kept, per event
+    its lead's latest qualifying event of the action (-1 for none), for points at later times."""
+
+    states: list[Qualifying]
+    latest: list[npt.NDArray[np.signedinteger[Any]] | None]
+    """Per action: int32 (or int64 for 2**31 events or more) per event, or None (found by search instead)."""
+
+    def behaviour_at(self, when: IntArray, rows: IntArray) -> FloatArray:
+        """Behaviour points (before inactivity) at times `when` of the leads of events `rows` (in order, for
+        speed), from their qualifying events up to those events, summed in model order: exact when none of a
+        lead's events lies between its row and `when`."""
+        out = np.zeros(when.size)
+        first = None
+        for state, latest_at in zip(self.states, self.latest):
+            if latest_at is None:
+                events = state.events
+                first = events.lead_start[events.lead[rows]] if first is None else first
+                has, latest = state.latest_of(rows, first)
+            else:
+                latest = latest_at[rows]
+                has = np.flatnonzero(latest >= 0)
+                latest = latest[has].astype(np.int64)
+            out[has] += state.points(when[has], latest)
+        return out
+
+
+def behaviour_at_events(model: CompiledModel, events: LeadEvents, values: FloatArray, keep_latest: bool,
+                        ) -> tuple[ActionStates, FloatArray]:
+    """(each action's state, behaviour points just after each event, before inactivity): the actions' points
+    summed in model order. `values`: per event, NaN for none; `keep_latest`: keep each action's latest
+    qualifying event per event where it comes for free (for query rows).
 
     Leading plain counts with whole points are one running sum per lead (exact in any order; uncapped ones
     without min_value through a points-per-type table); the other actions are added at the events from each
@@ -253,6 +290,7 @@ def behaviour_at_events(model: CompiledModel, events: LeadEvents, values: FloatA
     n_events = events.lead.size
     qualifying = [Qualifying(action, events, values) for action in model.actions if action.event in events.type_names]
     whole = _whole_counts(qualifying, n_events)
+    latest_per_event: list[npt.NDArray[np.signedinteger[Any]] | None] = [None] * len(qualifying)
     behaviour = np.zeros(n_events)
     if whole:
         per_type = np.zeros(len(events.type_names) + 1)  # the last one for code -1 (no type)
@@ -265,10 +303,15 @@ def behaviour_at_events(model: CompiledModel, events: LeadEvents, values: FloatA
         if per_type.any():
             behaviour += per_type[events.type_code]
         behaviour = events.running_sum(behaviour)
-    for state in qualifying[whole:]:
-        rows, points = state.at_events()
+    for i in range(whole, len(qualifying)):
+        rows, latest, points = qualifying[i].at_events()
         behaviour[rows] += points
-    return qualifying, behaviour
+        if keep_latest:
+            latest_at = np.full(n_events, -1, dtype=np.int32) if n_events < 2**31 \
+                else np.full(n_events, -1, dtype=np.int64)
+            latest_at[rows] = latest
+            latest_per_event[i] = latest_at
+    return ActionStates(qualifying, latest_per_event), behaviour
 
 
 def negative_at_events(model: CompiledModel, events: LeadEvents, field_negative: FloatArray) -> FloatArray:
@@ -282,20 +325,6 @@ def negative_at_events(model: CompiledModel, events: LeadEvents, field_negative:
     for event, points in rules:
         negative[events.from_first(event)] += points
     return negative
-
-
-def behaviour_at(qualifying: list[Qualifying], when: IntArray, rows: IntArray) -> FloatArray:
-    """Behaviour points (before inactivity) at times `when` of the leads of events `rows` (in order, for speed),
-    from their qualifying events up to those events, summed in model order: exact when none of a lead's events
-    lies between its row and `when`."""
-    out = np.zeros(when.size)
-    if qualifying:
-        events = qualifying[0].events
-        first = events.lead_start[events.lead[rows]]
-        for state in qualifying:
-            has, latest = state.latest_of(rows, first)
-            out[has] += state.points(when[has], latest)
-    return out
 
 
 def per_lead_rules(columns: ColumnCodes, model: CompiledModel) -> tuple[FloatArray, FloatArray]:

@@ -228,7 +228,7 @@ def running_scores_of_arrays(columns: ColumnCodes, created_ns: Callable[[], IntA
         position, at, type_code, value = position[order], at[order], type_code[order], value[order]
     events = LeadEvents.of(position, at, type_code, type_names, len(columns))
     timeline = account_timeline(columns, events, model)
-    qualifying, behaviour = behaviour_at_events(model, events, value)
+    actions, behaviour = behaviour_at_events(model, events, value, keep_latest=timeline is not None)
     fit_raw, field_negative = per_lead_rules(columns, model)
     negative = negative_at_events(model, events, field_negative)
     is_end = np.r_[(np.diff(position) != 0) | (np.diff(at) != 0), True]
@@ -250,10 +250,9 @@ def running_scores_of_arrays(columns: ColumnCodes, created_ns: Callable[[], IntA
         highs = Highs(model, own, own_slots, fit_raw, field_negative, base_tenths)
         query = query_rows(timeline, account_contribution(model, timeline.points), events, moment_ends, highs)
         del moment_ends
-        parts = RowParts(own, *query_scores(model, query, timeline, highs, qualifying, created_ns()))
+        parts = RowParts(own, *query_scores(model, query, timeline, highs, actions, created_ns()))
         del timeline, query, highs
-    del events
-    del qualifying
+    del events, actions
     return RunningScores(lead=parts.merged("lead"), at=parts.merged("at"), own=parts.own_mask(),
                          origin=as_utc(origin), peak=parts.peak(own_slots), base_tenths=base_tenths, parts=parts)
 
