@@ -178,6 +178,11 @@ class PushJournal:
                 )
             cur.execute("UPDATE scorebench_pushes SET finished_at = ? WHERE push_id = ?", (_now(), push_id))
 
+    def has_push(self, push_id: str) -> bool:
+        """True when a push or undo with this id is journaled here."""
+        return self._conn.execute("SELECT 1 FROM scorebench_pushes WHERE push_id = ?", (push_id,)).fetchone() \
+            is not None
+
     def push_header(self, push_id: str) -> PushHeader:
         """The header of push `push_id`; JournalError naming the closest known ids when it is not there."""
         row = self._conn.execute(

@@ -34,6 +34,7 @@ __all__ = [
     "push_scores",
     "resume_push",
     "undo_push",
+    "unused_push_id",
 ]
 
 SAMPLE_ROWS = 20
@@ -84,6 +85,15 @@ def new_push_id(now: datetime | None = None) -> str:
     return f"p{stamp:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
+def unused_push_id(journal: PushJournal) -> str:
+    """A `new_push_id` the journal does not hold yet: pushes started within one second (a shadow run's daily
+    snapshots on a simulated clock) share the time part, and two random bytes repeat often enough to matter."""
+    push_id = new_push_id()
+    while journal.has_push(push_id):
+        push_id = new_push_id()
+    return push_id
+
+
 def push_scores(
     connector: CRMConnector,
     journal: PushJournal,
@@ -102,7 +112,7 @@ def push_scores(
         scores: one row per lead: lead_id and the columns named by `fields`.
         fields: the approved model's score fields; nothing else is written.
         model_version: version of the model whose scores these are, kept in the journal.
-        push_id: id to journal under; a new one (see new_push_id) when None.
+        push_id: id to journal under; a new one the journal does not hold (`unused_push_id`) when None.
         dry_run: plan and report without creating fields, writing or journaling.
         progress: called after each batch with (changes sent, changes planned).
 
@@ -135,7 +145,7 @@ def push_scores(
     if dry_run:
         status = np.full(len(changes), "planned", dtype=object)
         return _result(None, "push", True, changes, status, 0, missing, fields, created=created)
-    push_id = push_id or new_push_id()
+    push_id = push_id or unused_push_id(journal)
     journal.start_push(PushHeader(push_id, "push", crm, model_version, tuple(fields)))
     ids = journal.append_entries(push_id, changes)
     outcome = send_journaled(connector, journal, push_id, changes.assign(entry_id=ids), fields, progress)
@@ -217,7 +227,7 @@ def undo_push(
         status = np.where(status == "pending", "planned", status).astype(object)
         return _result(None, "undo", True, undo, status, 0, 0, header.fields, errors=error, found=found,
                        expected=applied["new"])
-    undo_id = new_push_id()
+    undo_id = unused_push_id(journal)
     journal.start_push(PushHeader(undo_id, "undo", header.crm, header.model_version, header.fields, push_id))
     ids = journal.append_entries(undo_id, undo)
     to_send = status == "pending"

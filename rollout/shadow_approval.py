@@ -12,7 +12,7 @@ from connectors.journal import PushJournal
 from connectors.registry import journal_path, open_connector
 from rollout._shadow_reads import known_at, read_crm, timeline
 from rollout.progress import Steps, quiet_steps
-from rollout.push import PushResult, new_push_id, push_scores, resume_push
+from rollout.push import PushResult, push_scores, resume_push, unused_push_id
 from rollout.shadow_start import wall_now
 from rollout.shadow_store import ApprovalError, ShadowStore
 from scoring.compiled import compile_model
@@ -122,7 +122,7 @@ def push_run(store_path: Path, run_id: str, journal: Path | None = None, dry_run
                 scores = score(known, seen, challenger, moment)
                 push_id = None
                 if not dry_run:
-                    push_id = new_push_id()
+                    push_id = unused_push_id(book)
                     store.add_push(run.run_id, push_id, int(approval["approval_id"]), run.crm, book_path.resolve())
                 result = push_scores(connector, book, scores, fields, challenger.version, push_id=push_id,
                                      dry_run=dry_run, progress=steps.counter("writing score fields"))

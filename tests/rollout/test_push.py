@@ -248,6 +248,20 @@ class TestUndo:
         assert undo.applied == second.applied and journal.push_header(str(undo.push_id)).target_push_id == second.push_id
         pdt.assert_frame_equal(crm.read_score_values(FIELDS), before)
 
+    def test_a_push_and_its_undo_never_reuse_a_journaled_id(self, crm: LocalCRM, journal: PushJournal, ids: list[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+        """Pushes started within one second share the time part of their id, and the random part can repeat
+        (a shadow run's snapshots on a simulated clock): a generated id the journal holds is drawn again."""
+        drawn = iter(["p20261123T144501-aaaa", "p20261123T144501-aaaa", "p20261123T144501-bbbb",
+                      "p20261123T144501-aaaa", "p20261123T144501-bbbb", "p20261123T144501-cccc"])
+        monkeypatch.setattr(push_module, "new_push_id", lambda: next(drawn))
+        first = push_scores(crm, journal, synthetic_scores(ids, seed=1), FIELDS, "v1")
+        second = push_scores(crm, journal, synthetic_scores(ids, seed=2, scored_at="2026-02-01T00:00:00Z"), FIELDS, "v2")
+        undo = undo_push(crm, journal, str(second.push_id))
+        assert (first.push_id, second.push_id, undo.push_id) == (
+            "p20261123T144501-aaaa", "p20261123T144501-bbbb", "p20261123T144501-cccc")
+        assert undo.applied == second.applied
+
     def test_unknown_push_id_is_a_journal_error(self, crm: LocalCRM, journal: PushJournal) -> None:
         with pytest.raises(JournalError, match="no push 'p-nope'"):
             undo_push(crm, journal, "p-nope")
