@@ -183,15 +183,15 @@ def _window_end(moments: _Moments, start: IntArray, stop: IntArray, at: IntArray
 
 
 def _strongest(moments: _Moments, moment: IntArray, weight: FloatArray, at: IntArray, window_ns: int,
-               model: CompiledModel) -> FloatArray:
-    """Per moment: the largest weight x account_decay(days) over the selected events in the window (0 if none).
+               model: CompiledModel) -> tuple[IntArray, FloatArray]:
+    """(the moments where a selected event is in the window, in order; the largest weight x account_decay(days)
+    over the selected events in the window there): 0 at every other moment.
 
     `moment`, `weight`, `at`: per selected event, sorted by moment. A selected event is the latest one from its
     moment to the next selected event of its account, and counts there while inside the window; heavier earlier
     events (its staircase) may beat it."""
-    out = np.zeros(moments.size)
     if not moment.size:
-        return out
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     account = moments.account[moment]
     heavier = _heavier_before(account, weight)
     same = np.r_[account[1:] == account[:-1], False]
@@ -201,17 +201,18 @@ def _strongest(moments: _Moments, moment: IntArray, weight: FloatArray, at: IntA
     active = (moment - (np.cumsum(length) - length))[event]
     active += np.arange(active.size)
     when = moments.at[active]
-    out[active] = weight[event] * model.account_decay((when - at[event]) / _DAY_NS)
+    out = weight[event] * model.account_decay((when - at[event]) / _DAY_NS)
     step = heavier[event]
     del event
+    row = np.arange(active.size)  # the staircase's steps still inside the window, by their place in `active`
     while True:
         keep = step >= 0
         keep[keep] = when[keep] - at[step[keep]] <= window_ns
-        active, step, when = active[keep], step[keep], when[keep]
-        if not active.size:
-            return out
+        row, step, when = row[keep], step[keep], when[keep]
+        if not row.size:
+            return active, out
         days = (when - at[step]) / _DAY_NS
-        out[active] = np.maximum(out[active], weight[step] * model.account_decay(days))
+        out[row] = np.maximum(out[row], weight[step] * model.account_decay(days))
         step = heavier[step]
 
 
@@ -343,17 +344,19 @@ def account_timeline(columns: ColumnCodes, events: LeadEvents, model: CompiledMo
     for signal in model.signals:
         if signal.kind in ("event", "department"):
             event = selected.events(signal)
-            strength = _strongest(moments, moments.of_sorted[event], selected.weight[event], moments.when[event],
-                                  window_ns, model)
+            active, strength = _strongest(moments, moments.of_sorted[event], selected.weight[event],
+                                          moments.when[event], window_ns, model)
+            strength *= signal.points
+            points[active] += strength  # 0 at every other moment: adding it changes no point
+            continue
+        if engagement is None:
+            engagement = _Engagement(moments, events, window_ns, row_moment)
+        if signal.kind == "engaged_people":
+            strength = engagement.people(weight, signal.minimum)
         else:
-            if engagement is None:
-                engagement = _Engagement(moments, events, window_ns, row_moment)
-            if signal.kind == "engaged_people":
-                strength = engagement.people(weight, signal.minimum)
-            else:
-                departments = columns.codes("department")[0] if columns.has("department") \
-                    else np.full(len(columns), -1)
-                strength = engagement.departments(departments, signal.minimum)
+            departments = columns.codes("department")[0] if columns.has("department") \
+                else np.full(len(columns), -1)
+            strength = engagement.departments(departments, signal.minimum)
         strength = np.asarray(strength, dtype=np.float64)  # a new array of ours, float unless empty
         strength *= signal.points
         points += strength
