@@ -109,9 +109,7 @@ def score_totals(columns: ColumnCodes, arrays: EventArrays, created_days: np.nda
 
 def mql_thresholds(leads: pd.DataFrame, model: CompiledModel) -> np.ndarray:
     """Each lead's MQL threshold (points): its segment's, else the model's."""
-    if "segment" in leads.columns and model.segment_mql:
-        return leads["segment"].map(model.segment_mql).astype(np.float64).fillna(model.mql).to_numpy()
-    return np.full(len(leads), model.mql)
+    return mql_thresholds_of_codes(ColumnCodes(leads), model)
 
 
 def mql_thresholds_of_codes(columns: ColumnCodes, model: CompiledModel) -> np.ndarray:

@@ -17,11 +17,16 @@ def with_email_domain(leads: pd.DataFrame) -> pd.DataFrame:
         return leads
     email = leads["email"]
     empty = email.isna().to_numpy()
-    text = np.asarray(email.where(~empty, ""), dtype=StringDType())
-    domain = np.strings.lower(np.strings.rpartition(text, np.asarray("@", dtype=StringDType()))[2])
-    domain = domain.astype(object)
-    domain[empty | (domain == "")] = None
+    domain = email_domains(np.asarray(email.where(~empty, ""), dtype=StringDType()))  # a blank address has none
     return leads.assign(email_domain=pd.Series(domain, index=leads.index, dtype=object))
+
+
+def email_domains(addresses: np.ndarray) -> np.ndarray:
+    """The lower-cased part after the last '@' of each address (numpy strings), None where it is empty."""
+    domain = np.strings.lower(np.strings.rpartition(addresses, np.asarray("@", dtype=StringDType()))[2])
+    out = domain.astype(object)
+    out[domain == ""] = None
+    return out
 
 
 def _text_values(uniques: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 from numpy.dtypes import StringDType
 
 from scoring.columns import LEAD_COLUMNS
-from scoring.matchers import ColumnCodes, with_email_domain
+from scoring.matchers import ColumnCodes, email_domains, with_email_domain
 from simulator._sampling import BoolArray, IntArray, padded_ids
 from simulator.funnel import Funnel
 from simulator.population import created_timestamps, lead_numbers
@@ -45,16 +45,6 @@ def _coded(vocabulary: Sequence[str | None] | np.ndarray, code: IntArray, missin
         key[missing] = np.nan
     codes, first = pd.factorize(key, use_na_sentinel=True)
     return codes, np.asarray(distinct, dtype=object)[first.astype(np.int64)]
-
-
-def _email_domains(domains: Sequence[str] | np.ndarray) -> np.ndarray:
-    """What `with_email_domain` reads from an address ending "@<domain>": the part after the last '@',
-    lower-cased; None where empty. Object array."""
-    text = np.strings.add("@", np.asarray(domains, dtype=StringDType()))
-    part = np.strings.lower(np.strings.rpartition(text, np.asarray("@", dtype=StringDType()))[2])
-    out = part.astype(object)
-    out[part == ""] = None
-    return out
 
 
 class DrawnLeadColumns(ColumnCodes):
@@ -130,9 +120,9 @@ class DrawnLeadColumns(ColumnCodes):
         draws, spec = self._funnel.draws, self._funnel.spec
         accounts, contacts = draws.accounts, draws.contacts
         n_accounts, n_free = accounts.domain.size, len(spec.free_mail_domains)
-        domains = _email_domains(np.concatenate([accounts.domain.astype(object),
-                                                 np.asarray(spec.free_mail_domains, dtype=object),
-                                                 np.asarray(spec.competitor_domains, dtype=object)]))
+        drawn = np.concatenate([accounts.domain.astype(object), np.asarray(spec.free_mail_domains, dtype=object),
+                                np.asarray(spec.competitor_domains, dtype=object)])
+        domains = email_domains(np.strings.add("@", np.asarray(drawn, dtype=StringDType())))  # as an address reads
         email = contacts.email
         code = np.where(contacts.is_competitor, n_accounts + n_free + email.rival,
                         np.where(contacts.is_free_mail, n_accounts + email.free, contacts.account))

@@ -18,7 +18,7 @@ from scoring.columns import OUTCOME_COLUMNS, STAGES
 from simulator._sampling import BoolArray, FloatArray, day_seconds, sigmoid, str_take, timestamps
 from simulator.spec import FunnelSpec
 
-__all__ = ["OutcomeDraw", "propensity", "draw_outcome_numbers", "draw_outcomes"]
+__all__ = ["OutcomeDraw", "propensity", "draw_outcome_numbers"]
 
 _FUNNEL = ("accepted", "meeting", "opportunity", "won")
 _TIME_STAGES = ("accepted", "meeting", "opportunity", "closed")
@@ -48,7 +48,7 @@ class OutcomeDraw:
     shape (n_leads, 4))."""
 
     def frame(self, spec: FunnelSpec, lead_ids: np.ndarray) -> pd.DataFrame:
-        """OUTCOME_COLUMNS (lead_id, stage, at), `lead_ids[lead]` as lead_id; see `draw_outcomes`."""
+        """OUTCOME_COLUMNS (lead_id, stage, at), `lead_ids[lead]` as lead_id; see `draw_outcome_numbers`."""
         won_probability, draws = self.won_probability, self.stage_uniform
         n = won_probability.size
         reached: dict[str, BoolArray] = {}
@@ -98,21 +98,3 @@ def draw_outcome_numbers(spec: FunnelSpec, won_probability: FloatArray, rng: np.
     alpha = np.array([spec.stage_time_shares[s] for s in _TIME_STAGES]) * spec.stage_time_concentration
     return OutcomeDraw(won_probability=won_probability, stage_uniform=stage_uniform, close_share=close_share,
                        time_shares=rng.dirichlet(alpha, n))
-
-
-def draw_outcomes(spec: FunnelSpec, won_probability: FloatArray, lead_ids: np.ndarray,
-                  rng: np.random.Generator) -> pd.DataFrame:
-    """The outcomes frame of a funnel.
-
-    Args:
-        spec: the funnel spec (stage shares, rejected rate, speed, outcome_days).
-        won_probability: each lead's propensity.
-        lead_ids: lead_id per lead index.
-        rng: the random generator.
-
-    Returns:
-        OUTCOME_COLUMNS (lead_id, stage, at): one row per stage a lead reaches (accepted, meeting,
-        opportunity, then won or lost), one "rejected" row for a reviewed lead that is not accepted,
-        none for untouched leads; at in (as_of, as_of + outcome_days]; sorted by (lead_id, at).
-    """
-    return draw_outcome_numbers(spec, won_probability, rng).frame(spec, lead_ids)
